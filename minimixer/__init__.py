@@ -1,0 +1,26 @@
+"""minimixer: MLP-Mixer and ConvMixer from scratch, in NumPy, accelerated with Numba.
+
+    import minimixer as mm
+    x = mm.tensor([[1.0, 2.0]], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad            # array([[2., 4.]], dtype=float32)
+
+Sub-packages: `nn` (layers), `optim` (optimizers and schedules), `data` (datasets and
+loader), `models` (the two Mixers and presets). `kernels` holds the raw array code in
+two interchangeable backends; `set_backend` chooses between them.
+"""
+
+__version__ = "0.1.0"
+
+from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, sum_to, tensor, to_dot
+from . import ops  # noqa: F401  (gives Tensor its operators)
+from .gradcheck import GradcheckError, gradcheck
+from .kernels import get_backend, get_num_threads, set_backend, set_num_threads
+from .random import manual_seed
+from . import nn, optim, data  # noqa: E402
+
+__all__ = [
+    "Function", "Tensor", "enable_grad", "is_grad_enabled", "no_grad", "sum_to", "tensor",
+    "to_dot", "gradcheck", "GradcheckError", "get_backend", "set_backend", "get_num_threads",
+    "set_num_threads", "manual_seed", "nn", "optim", "data",
+]

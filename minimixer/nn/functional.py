@@ -1,0 +1,29 @@
+"""PyTorch-style functional forms of the layers: `F = minimixer.nn.functional`.
+
+Each is a thin name for an op in `minimixer.ops`; use these when you hold the weights
+yourself (lessons, exercises) instead of inside a Module.
+"""
+
+from ..ops import (  # noqa: F401  (re-exported names)
+    batch_norm,
+    cross_entropy,
+    depthwise_conv2d,
+    gelu,
+    global_avg_pool,
+    layer_norm,
+    log_softmax,
+    patch_embed,
+    patchify,
+    pointwise_conv2d,
+    relu,
+    softmax,
+    tanh,
+    unpatchify,
+)
+from ..ops import matmul
+
+
+def linear(x, weight, bias=None):
+    """x @ weight (+ bias), weight of shape (in_features, out_features)."""
+    y = matmul(x, weight)
+    return y if bias is None else y + bias

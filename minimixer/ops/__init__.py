@@ -1,0 +1,53 @@
+"""Differentiable operations, one family per file, each a `Function`.
+
+This module also gives `Tensor` its operators (`+`, `*`, `@`, indexing, ...) and
+methods (`.sum()`, `.reshape()`, `.relu()`, ...), all of which call the functions here.
+
+Families:
+    elementwise  add sub mul div neg pow exp log sqrt tanh relu
+    reduce       sum mean max
+    shape        reshape permute transpose getitem concatenate
+    linalg       matmul
+    softmax      softmax log_softmax
+    activation   gelu                                  (kernels: reference / fast)
+    loss         cross_entropy (fused softmax + NLL)   (kernels)
+    conv         patchify unpatchify patch_embed depthwise_conv2d pointwise_conv2d
+    norm         layer_norm batch_norm                 (kernels)
+    pool         global_avg_pool
+"""
+
+from ..autograd import Tensor
+from .elementwise import add, sub, mul, div, neg, pow, exp, log, sqrt, tanh, relu
+from .reduce import sum, mean, max
+from .shape import reshape, permute, transpose, getitem, concatenate
+from .linalg import matmul
+from .softmax import softmax, log_softmax
+from .activation import gelu
+from .loss import cross_entropy
+from .conv import patchify, unpatchify, patch_embed, depthwise_conv2d, pointwise_conv2d
+from .norm import layer_norm, batch_norm
+from .pool import global_avg_pool
+
+
+def _swap(fn):
+    """Operator with the operands reversed (for `2 - x`, `2 / x`, ...)."""
+    return lambda self, other: fn(other, self)
+
+
+def _bind_tensor_methods():
+    T = Tensor
+    T.__add__, T.__radd__ = add, _swap(add)
+    T.__sub__, T.__rsub__ = sub, _swap(sub)
+    T.__mul__, T.__rmul__ = mul, _swap(mul)
+    T.__truediv__, T.__rtruediv__ = div, _swap(div)
+    T.__pow__, T.__rpow__ = pow, _swap(pow)
+    T.__matmul__, T.__rmatmul__ = matmul, _swap(matmul)
+    T.__neg__ = neg
+    T.__getitem__ = getitem
+    for fn in (exp, log, sqrt, tanh, relu, sum, mean, max, reshape, permute, transpose,
+               softmax, log_softmax, gelu):
+        setattr(T, fn.__name__, fn)
+    T.T = property(lambda self: transpose(self))
+
+
+_bind_tensor_methods()

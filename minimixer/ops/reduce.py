@@ -1,0 +1,74 @@
+"""Reductions: sum, mean and max over axes, with or without keepdims.
+
+Backward spreads the upstream gradient back over the reduced axes: evenly for sum
+and mean, and only to the winning entries for max (split between ties).
+"""
+
+import numpy as np
+
+from ..autograd import Function
+
+
+def _normalise_axes(axis, ndim: int) -> tuple:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if np.isscalar(axis) else tuple(axis)
+    return tuple(a % ndim for a in axes)
+
+
+def _restore_reduced_axes(g: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
+    """Re-insert the reduced axes (as length 1) so `g` broadcasts against the input."""
+    return g if keepdims else np.expand_dims(g, axes)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.axes, ctx.keepdims, ctx.shape = _normalise_axes(axis, a.ndim), keepdims, a.shape
+        return np.asarray(a.sum(axis=ctx.axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _restore_reduced_axes(g, ctx.axes, ctx.keepdims)
+        return (np.broadcast_to(g, ctx.shape),)
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.axes, ctx.keepdims, ctx.shape = _normalise_axes(axis, a.ndim), keepdims, a.shape
+        ctx.count = int(np.prod([a.shape[i] for i in ctx.axes]))
+        return np.asarray(a.mean(axis=ctx.axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _restore_reduced_axes(g, ctx.axes, ctx.keepdims) / ctx.count
+        return (np.broadcast_to(g, ctx.shape),)
+
+
+class Max(Function):
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.axes, ctx.keepdims = _normalise_axes(axis, a.ndim), keepdims
+        out = np.asarray(a.max(axis=ctx.axes, keepdims=True))
+        ctx.save_for_backward(a, out)
+        return out if keepdims else np.squeeze(out, axis=ctx.axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        winners = (a == out).astype(a.dtype)
+        winners /= winners.sum(axis=ctx.axes, keepdims=True)
+        return (winners * _restore_reduced_axes(g, ctx.axes, ctx.keepdims),)
+
+
+def sum(a, axis=None, keepdims=False):
+    return Sum.apply(a, axis=axis, keepdims=keepdims)
+
+
+def mean(a, axis=None, keepdims=False):
+    return Mean.apply(a, axis=axis, keepdims=keepdims)
+
+
+def max(a, axis=None, keepdims=False):
+    return Max.apply(a, axis=axis, keepdims=keepdims)
