@@ -37,13 +37,14 @@ def case_id(case):
     return ours.__name__ + "-" + "-".join(f"{k}={v}" for k, v in kwargs.items())
 
 
-def run_side_by_side(make_param, ours_cls, torch_cls, kwargs, build_params, lr_per_step=None):
+def run_side_by_side(make_param, ours_cls, torch_cls, kwargs, build_params, lr_per_step=None,
+                     dtype=np.float64, rtol=1e-6, atol=1e-12):
     """Step both optimizers on identical gradients; compare parameters after every step.
 
     Parameter 1 gets no gradient on step 2, which both libraries must skip.
     """
     rng = np.random.default_rng(0)
-    initial = [rng.standard_normal(shape) for shape in SHAPES]
+    initial = [rng.standard_normal(shape).astype(dtype) for shape in SHAPES]
     ours_params = [make_param(a) for a in initial]
     torch_params = [torch.tensor(a, requires_grad=True) for a in initial]
     ours = ours_cls(build_params(ours_params), **kwargs)
@@ -57,13 +58,14 @@ def run_side_by_side(make_param, ours_cls, torch_cls, kwargs, build_params, lr_p
             if i == 1 and step == 2:
                 p.grad, tp.grad = None, None
                 continue
-            g = rng.standard_normal(p.data.shape)
+            g = rng.standard_normal(p.data.shape).astype(dtype)
             p.grad = g.copy()
             tp.grad = torch.from_numpy(g.copy())
         ours.step()
         theirs.step()
         for p, tp in zip(ours_params, torch_params):
-            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-6, atol=1e-12)
+            assert p.data.dtype == dtype
+            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=rtol, atol=atol)
     return ours, theirs
 
 
@@ -77,6 +79,12 @@ def test_matches_torch_single_group(make_param, case):
 def test_matches_torch_with_param_groups(make_param, case):
     ours_cls, torch_cls, kwargs = case
     run_side_by_side(make_param, ours_cls, torch_cls, kwargs, two_groups)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_matches_torch_in_float32(make_param, case):
+    ours_cls, torch_cls, kwargs = case
+    run_side_by_side(make_param, ours_cls, torch_cls, kwargs, two_groups, dtype=np.float32, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("case", [CASES[2], CASES[5], CASES[7]], ids=case_id)
