@@ -156,14 +156,8 @@ def batch_names(split, binary):
     return tuple(name + ".bin" for name in names) if binary else names
 
 
-def is_binary_folder(folder):
-    """True when ``folder`` holds the binary (.bin) layout rather than the pickles."""
-    folder = Path(folder)
-    return not (folder / "test_batch").is_file() and not (folder / "data_batch_1").is_file()
-
-
-def read_folder(folder, split):
-    """Read all batches of ``split`` from a CIFAR-10 folder.
+def read_folder(folder, split, binary):
+    """Read all batches of ``split`` from a CIFAR-10 folder, binary layout or not.
 
     Returns (images, labels, official). ``official`` is true when every
     python batch matches its published md5. A python batch holding the full
@@ -172,7 +166,6 @@ def read_folder(folder, split):
     per-file checksums, so they are checked for structure only and counted as
     official when they hold 10,000 images each.
     """
-    binary = is_binary_folder(folder)
     reader = read_binary_batch if binary else read_python_batch
     images, labels, official = [], [], True
     for name in batch_names(split, binary):
@@ -194,9 +187,8 @@ def read_folder(folder, split):
     return np.concatenate(images), np.concatenate(labels), official
 
 
-def count_images(folder, split):
+def count_images(folder, split, binary):
     """How many images the batches of ``split`` in ``folder`` hold (None if absent)."""
-    binary = is_binary_folder(folder)
     paths = [Path(folder) / name for name in batch_names(split, binary)]
     if not all(path.is_file() for path in paths):
         return None

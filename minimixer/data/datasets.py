@@ -193,10 +193,17 @@ def _other(split):
     return "test" if split == "train" else "train"
 
 
+def _searched_entry(folder, missing, total):
+    """How a searched folder is listed in the not-found message."""
+    if 0 < len(missing) < total:
+        return f"{folder} (incomplete: no {', '.join(missing)})"
+    return str(folder)
+
+
 def _not_found(title, split, wanted, searched, name, source):
     return DatasetNotFoundError(
         f"{title} {split} files not found ({', '.join(wanted)}).\n"
-        f"Searched: {', '.join(str(folder) for folder in searched)}.\n"
+        f"Searched: {', '.join(searched)}.\n"
         f"Put the files in one of those folders, pass data_dir=... "
         f"(--data-dir on the command line) or set {DATA_ENV}=..., "
         f"or call load({name!r}, download=True) to download them from {source} "
@@ -309,26 +316,27 @@ _IDX_DATASETS = {
 }
 
 
-def _find_idx_pair(folder, split):
-    """Paths of the images and labels files of ``split`` in ``folder``, or None."""
-    found = []
+def _find_idx_files(folder, split):
+    """(paths found, stems missing) for the images and labels files of ``split``."""
+    found, missing = [], []
     for stem in _IDX_STEMS[split]:
         options = [folder / (stem + ".gz"), folder / stem]
         path = next((option for option in options if option.is_file()), None)
         if path is None:
-            return None
-        found.append(path)
-    return found
+            missing.append(stem)
+        else:
+            found.append(path)
+    return found, missing
 
 
 def _load_idx(name, split, data_dir, allow_download):
     spec = _IDX_DATASETS[name]
     searched = []
     for folder in _folders(spec.subfolders, data_dir):
-        searched.append(folder)
-        paths = _find_idx_pair(folder, split)
-        if paths is not None:
+        paths, missing = _find_idx_files(folder, split)
+        if not missing:
             return _read_idx_split(name, split, folder, paths)
+        searched.append(_searched_entry(folder, missing, total=2))
     if not allow_download:
         wanted = [stem + "[.gz]" for stem in _IDX_STEMS[split]]
         raise _not_found(spec.title, split, wanted, searched, name, spec.mirrors[0])
@@ -336,7 +344,7 @@ def _load_idx(name, split, data_dir, allow_download):
     for stem in _IDX_STEMS[split]:
         urls = [mirror + stem + ".gz" for mirror in spec.mirrors]
         _download_with_hint(urls, folder / (stem + ".gz"), spec.files[stem].gz_md5)
-    return _read_idx_split(name, split, folder, _find_idx_pair(folder, split))
+    return _read_idx_split(name, split, folder, _find_idx_files(folder, split)[0])
 
 
 def _read_idx_split(name, split, folder, paths):
@@ -351,8 +359,8 @@ def _read_idx_split(name, split, folder, paths):
     if labels.size and labels.max() > 9:
         raise DataFormatError(f"{labels_path}: labels must lie in 0..9, found {labels.max()}")
     if not (images_official and labels_official):
-        other_paths = _find_idx_pair(folder, _other(split))
-        other_count = idx.read_idx_count(other_paths[1]) if other_paths else None
+        other_paths, other_missing = _find_idx_files(folder, _other(split))
+        other_count = None if other_missing else idx.read_idx_count(other_paths[1])
         _note_unofficial(_IDX_DATASETS[name].title, split, len(labels), other_count, folder)
     return images[..., np.newaxis], labels.astype(np.int64)
 
@@ -404,31 +412,34 @@ _CIFAR_SUBFOLDERS = tuple(
 ) + ("cifar10",)
 
 
-def _cifar_folder_has(folder, split):
-    """True when ``folder`` holds every batch of ``split`` in one of the two layouts."""
-    return any(
-        all((folder / name).is_file() for name in cifar.batch_names(split, binary))
+def _missing_cifar_batches(folder, split):
+    """(binary, missing): the more complete layout of ``folder`` and the batches of
+    ``split`` it lacks. The python layout wins a tie."""
+    missing_per_layout = [
+        (binary, [name for name in cifar.batch_names(split, binary) if not (folder / name).is_file()])
         for binary in (False, True)
-    )
+    ]
+    return min(missing_per_layout, key=lambda layout: len(layout[1]))
 
 
 def _load_cifar(split, data_dir, allow_download):
     searched = []
     for folder in _folders(_CIFAR_SUBFOLDERS, data_dir):
-        searched.append(folder)
-        if _cifar_folder_has(folder, split):
-            return _read_cifar_split(split, folder)
+        binary, missing = _missing_cifar_batches(folder, split)
+        if not missing:
+            return _read_cifar_split(split, folder, binary)
+        searched.append(_searched_entry(folder, missing, len(cifar.batch_names(split, False))))
     if not allow_download:
         wanted = list(cifar.batch_names(split, False)) + ["(or the .bin batches)"]
         raise _not_found("CIFAR-10", split, wanted, searched, "cifar10", CIFAR_URL)
     folder = _download_cifar()
-    return _read_cifar_split(split, folder)
+    return _read_cifar_split(split, folder, binary=False)
 
 
-def _read_cifar_split(split, folder):
-    images, labels, official = cifar.read_folder(folder, split)
+def _read_cifar_split(split, folder, binary):
+    images, labels, official = cifar.read_folder(folder, split, binary)
     if not official:
-        other_count = cifar.count_images(folder, _other(split))
+        other_count = cifar.count_images(folder, _other(split), binary)
         _note_unofficial("CIFAR-10", split, len(labels), other_count, folder)
     return images, labels
 
