@@ -53,7 +53,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import cifar, digits, download, idx
+from . import cifar, digits, idx
+from .download import cache_dir, download_file
 from .errors import (
     ChecksumError,
     DatasetNotFoundError,
@@ -177,7 +178,7 @@ def search_roots(data_dir=None):
     roots = [] if data_dir is None else [Path(data_dir).expanduser()]
     if os.environ.get(DATA_ENV):
         roots.append(Path(os.environ[DATA_ENV]).expanduser())
-    roots.append(download.cache_dir())
+    roots.append(cache_dir())
     return roots
 
 
@@ -207,7 +208,7 @@ def _not_found(title, split, wanted, searched, name, source):
         f"Put the files in one of those folders, pass data_dir=... "
         f"(--data-dir on the command line) or set {DATA_ENV}=..., "
         f"or call load({name!r}, download=True) to download them from {source} "
-        f"into {download.cache_dir()}."
+        f"into {cache_dir()}."
     )
 
 
@@ -242,6 +243,8 @@ class OfficialIdx:
 
 @dataclass(frozen=True)
 class IdxDataset:
+    """An MNIST-like dataset: display title, folder names, download mirrors, files."""
+
     title: str
     subfolders: tuple
     mirrors: tuple
@@ -340,10 +343,12 @@ def _load_idx(name, split, data_dir, allow_download):
     if not allow_download:
         wanted = [stem + "[.gz]" for stem in _IDX_STEMS[split]]
         raise _not_found(spec.title, split, wanted, searched, name, spec.mirrors[0])
-    folder = download.cache_dir() / name
+    folder = cache_dir() / name
     for stem in _IDX_STEMS[split]:
-        urls = [mirror + stem + ".gz" for mirror in spec.mirrors]
-        _download_with_hint(urls, folder / (stem + ".gz"), spec.files[stem].gz_md5)
+        destination = folder / (stem + ".gz")
+        if not destination.is_file():  # a previous run may have fetched it already
+            urls = [mirror + stem + ".gz" for mirror in spec.mirrors]
+            _download_with_hint(urls, destination, spec.files[stem].gz_md5)
     return _read_idx_split(name, split, folder, _find_idx_files(folder, split)[0])
 
 
@@ -393,7 +398,7 @@ def _guess_other_dataset(name, stem, digest):
 
 def _download_with_hint(urls, destination, md5):
     try:
-        download.download_file(urls, destination, md5)
+        download_file(urls, destination, md5)
     except DownloadError as error:
         raise DownloadError(
             f"{error}\nWithout network access, copy the files yourself and pass "
@@ -446,7 +451,7 @@ def _read_cifar_split(split, folder, binary):
 
 def _download_cifar():
     """Download and unpack the python tarball into ``<cache>/cifar-10-batches-py``."""
-    cache = download.cache_dir()
+    cache = cache_dir()
     tarball = cache / "cifar-10-python.tar.gz"
     _download_with_hint([CIFAR_URL], tarball, CIFAR_TARBALL_MD5)
     folder = cache / "cifar-10-batches-py"

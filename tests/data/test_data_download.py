@@ -113,6 +113,25 @@ def test_mnist_download_into_the_cache(tmp_path, monkeypatch):
         assert served == []
 
 
+def test_files_already_in_the_cache_are_not_fetched_again(tmp_path, monkeypatch):
+    cache_folder = tmp_path / "cache" / "mnist"
+    write_idx_split(cache_folder, "test", 4)
+    (cache_folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    write_idx_split(tmp_path / "server", "test", 4)
+    payload = (tmp_path / "server" / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    spec = datasets._IDX_DATASETS["mnist"]
+    files = dict(spec.files)
+    stem = "t10k-labels-idx1-ubyte"
+    files[stem] = dataclasses.replace(files[stem], gz_md5=hashlib.md5(payload).hexdigest())
+    monkeypatch.setitem(datasets._IDX_DATASETS, "mnist",
+                        dataclasses.replace(spec, mirrors=("https://mirror/",), files=files))
+    requested = serve(monkeypatch, {f"https://mirror/{stem}.gz": payload})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", data.UnofficialDataWarning)
+        assert len(data.load("mnist", "test").labels) == 4
+    assert requested == [f"https://mirror/{stem}.gz"]  # only the missing file
+
+
 def test_failed_download_explains_the_offline_route(tmp_path):
     with pytest.raises(data.DownloadError) as caught:
         data.load("fashion-mnist", "test", data_dir=tmp_path)

@@ -51,6 +51,7 @@ def test_subset_is_reported_with_both_split_sizes(idx_folder):
     message = str(caught[0].message)
     assert message.startswith("MNIST subset, 50 train / 20 test images, checksums not official")
     assert str(folder) in message and "\n" not in message
+    assert caught[0].filename == __file__  # points at the caller of load()
 
 
 def test_wrong_magic_number(tmp_path):
