@@ -38,8 +38,9 @@ What is verified
   and are checked for structure only.
 * Accepted data that is not the official release is reported by an
   ``UnofficialDataWarning`` (Python shows it once per calling line) whose
-  one-line message says what was found, e.g. "CIFAR-10 subset, 5,482 train / 1,017 test images, checksums not
-  official (in /data/cifar-10-batches-py)". Silence it with
+  one-line message says what was found, e.g. "CIFAR-10 subset, 5,482 train /
+  1,017 test images, checksums not official (in /data/cifar-10-batches-py)".
+  Silence it with
   ``warnings.filterwarnings("ignore", category=UnofficialDataWarning)``.
 """
 
@@ -421,7 +422,8 @@ def _missing_cifar_batches(folder, split):
     """(binary, missing): the more complete layout of ``folder`` and the batches of
     ``split`` it lacks. The python layout wins a tie."""
     missing_per_layout = [
-        (binary, [name for name in cifar.batch_names(split, binary) if not (folder / name).is_file()])
+        (binary, [name for name in cifar.batch_names(split, binary)
+                  if not (folder / name).is_file()])
         for binary in (False, True)
     ]
     return min(missing_per_layout, key=lambda layout: len(layout[1]))

@@ -57,7 +57,9 @@ class Normalize:
     def __call__(self, images, rng=None):
         _check_batch(images, "Normalize")
         if images.dtype != np.float32:
-            raise TypeError(f"Normalize expects float32 images (use ToFloat first), got {images.dtype}")
+            raise TypeError(
+                f"Normalize expects float32 images (use ToFloat first), got {images.dtype}"
+            )
         if images.shape[-1] != self.mean.size:
             raise ValueError(
                 f"Normalize has {self.mean.size} channel(s), the images {images.shape[-1]}"

@@ -88,7 +88,8 @@ def test_the_subset_warning_can_be_silenced(tmp_path):
 def test_official_checksums_give_no_warning(tmp_path, monkeypatch):
     folder = tmp_path / "cifar-10-batches-py"
     write_cifar_folder(folder)
-    official = {name: data.download.md5_of_file(folder / name) for name in cifar.OFFICIAL_PYTHON_MD5}
+    official = {name: data.download.md5_of_file(folder / name)
+                for name in cifar.OFFICIAL_PYTHON_MD5}
     monkeypatch.setattr(cifar, "OFFICIAL_PYTHON_MD5", official)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -17,7 +17,7 @@ from minimixer.data import datasets, download
 
 
 def files_under(folder):
-    return sorted(path.name for path in folder.rglob("*") if path.is_file()) if folder.exists() else []
+    return sorted(path.name for path in folder.rglob("*") if path.is_file())
 
 
 class FakeResponse:
@@ -55,7 +55,8 @@ def test_download_verifies_and_renames(tmp_path, monkeypatch):
     payload = b"x" * 3_000_000
     serve(monkeypatch, {"https://mirror/a.gz": payload})
     target = tmp_path / "cache" / "mnist" / "a.gz"
-    download.download_file("https://mirror/a.gz", target, hashlib.md5(payload).hexdigest(), quiet=True)
+    md5 = hashlib.md5(payload).hexdigest()
+    download.download_file("https://mirror/a.gz", target, md5, quiet=True)
     assert target.read_bytes() == payload
     assert files_under(tmp_path / "cache") == ["a.gz"]
 

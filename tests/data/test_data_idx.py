@@ -57,7 +57,8 @@ def test_subset_is_reported_with_both_split_sizes(idx_folder):
 def test_wrong_magic_number(tmp_path):
     write_idx_split(tmp_path / "mnist", "test", 4)
     write_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte", np.zeros((4, 28, 28), np.uint8), 0x803)
-    with pytest.raises(data.DataFormatError, match=r"t10k-labels-idx1-ubyte\.gz.*magic.*0x00000801"):
+    expected = r"t10k-labels-idx1-ubyte\.gz.*magic.*0x00000801"
+    with pytest.raises(data.DataFormatError, match=expected):
         load_quietly("mnist", "test", data_dir=tmp_path, download=False)
 
 
@@ -65,7 +66,8 @@ def test_truncated_body(tmp_path):
     write_idx_split(tmp_path / "mnist", "test", 4, gz=False)
     path = tmp_path / "mnist" / "t10k-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(data.DataFormatError, match=r"t10k-images-idx3-ubyte: truncated.*\(4, 28, 28\)"):
+    expected = r"t10k-images-idx3-ubyte: truncated.*\(4, 28, 28\)"
+    with pytest.raises(data.DataFormatError, match=expected):
         load_quietly("mnist", "test", data_dir=tmp_path, download=False)
 
 
@@ -120,7 +122,8 @@ def test_missing_files_message_says_how_to_get_them(tmp_path):
 
 def test_a_missing_labels_file_is_not_found(tmp_path):
     write_idx(tmp_path / "mnist" / "t10k-images-idx3-ubyte", np.zeros((2, 28, 28), np.uint8), 0x803)
-    with pytest.raises(data.DatasetNotFoundError, match=r"mnist \(incomplete: no t10k-labels-idx1-ubyte\)"):
+    expected = r"mnist \(incomplete: no t10k-labels-idx1-ubyte\)"
+    with pytest.raises(data.DatasetNotFoundError, match=expected):
         data.load("mnist", "test", data_dir=tmp_path, download=False)
 
 

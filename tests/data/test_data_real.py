@@ -85,9 +85,9 @@ def test_decompressed_copy_still_verifies(real_data, mnist, tmp_path):
 
 def test_fashion_files_in_an_mnist_folder_are_recognised(real_data, tmp_path):
     need(real_data, "fashion-mnist")
-    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
-        (tmp_path / "mnist").mkdir(exist_ok=True)
-        (tmp_path / "mnist" / (stem + ".gz")).symlink_to(real_data / "fashion-mnist" / (stem + ".gz"))
+    (tmp_path / "mnist").mkdir()
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (tmp_path / "mnist" / name).symlink_to(real_data / "fashion-mnist" / name)
     with pytest.raises(data.ChecksumError, match="official Fashion-MNIST file"):
         data.load("mnist", "test", data_dir=tmp_path, download=False)
 
