@@ -1,0 +1,676 @@
+"""Fast kernels in Numba: the same functions and signatures as ``reference.py``.
+
+Each public function is a thin Python wrapper that checks arguments, makes
+the inputs contiguous float arrays (float32 unless the input is already
+float64; the output dtype equals the input dtype), allocates the outputs and
+calls a module-level ``@njit`` kernel.
+
+Rules the kernels follow (see the docstrings for which loop is parallel):
+
+* ``prange`` only runs over independent outputs: every iteration writes its
+  own rows of the result. Sums across rows (weight and bias gradients, batch
+  statistics) go into a per-chunk partial array indexed by the prange
+  variable and are added up after the parallel loop, so there are no races.
+  The chunk count does not depend on the thread count (up to 16 threads), so
+  results are reproducible.
+* Nothing is allocated inside a prange body.
+* The inner loop runs over the contiguous channel axis, so LLVM vectorises it.
+* ``fastmath`` is only switched on for the small row-sum helpers (so LLVM
+  may reorder the additions and vectorise them), never for a whole kernel.
+* Constants are made in the array dtype (``x.dtype.type(...)``): a bare
+  Python float in Numba is float64 and would silently upcast float32 math.
+
+The first call of each kernel compiles it (about a second each); compiled
+code is cached on disk (``cache=True``; NUMBA_CACHE_DIR chooses where).
+"""
+
+import math
+
+import numpy as np
+from numba import get_num_threads, njit, prange
+
+from .reference import (
+    check_depthwise_shapes,
+    check_labels,
+    check_patch_size,
+    chebyshev_fit,
+    erf_over_sqrt,
+)
+
+# --------------------------------------------------------------------------
+# Wrapper helpers (plain Python)
+# --------------------------------------------------------------------------
+
+
+def _float_dtype(x):
+    """float64 stays float64, everything else computes in float32."""
+    return np.dtype(np.float64) if np.asarray(x).dtype == np.float64 else np.dtype(np.float32)
+
+
+def _contiguous(x, dtype=None):
+    """C-contiguous copy of x in ``dtype`` (no copy if it already is one)."""
+    return np.ascontiguousarray(x, dtype=dtype if dtype is not None else _float_dtype(x))
+
+
+_MIN_CHUNKS = 16
+
+
+def _num_chunks(rows):
+    """How many row chunks a reduction is split into (see the module docstring)."""
+    return max(1, min(rows, max(_MIN_CHUNKS, get_num_threads())))
+
+
+# --------------------------------------------------------------------------
+# Inner helpers (serial, vectorised over the contiguous last axis)
+# --------------------------------------------------------------------------
+
+
+# The two helpers below run once per pixel and kernel tap, on a few hundred
+# channels: a real function call would cost as much as the work, so Numba
+# inlines them into the calling kernel (inline="always").
+
+
+@njit(inline="always")
+def _multiply_add(acc, a, b):
+    """acc += a * b, elementwise over one channel vector."""
+    for c in range(acc.shape[0]):
+        acc[c] += a[c] * b[c]
+
+
+@njit(inline="always")
+def _add(acc, a):
+    """acc += a over one channel vector."""
+    for c in range(acc.shape[0]):
+        acc[c] += a[c]
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _row_sum(a):
+    """sum(a) of one row; reassociation lets LLVM use several SIMD accumulators."""
+    total = a.dtype.type(0)
+    for c in range(a.shape[0]):
+        total += a[c]
+    return total
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _row_centred_square_sum(a, mean):
+    """sum((a - mean)^2) of one row."""
+    total = a.dtype.type(0)
+    for c in range(a.shape[0]):
+        d = a[c] - mean
+        total += d * d
+    return total
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _row_dot(a, b):
+    """sum(a * b) of two rows."""
+    total = a.dtype.type(0)
+    for c in range(a.shape[0]):
+        total += a[c] * b[c]
+    return total
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _row_dot3(a, b, c):
+    """sum(a * b * c) of three rows."""
+    total = a.dtype.type(0)
+    for i in range(a.shape[0]):
+        total += a[i] * b[i] * c[i]
+    return total
+
+
+# --------------------------------------------------------------------------
+# Patches
+# --------------------------------------------------------------------------
+
+
+@njit(parallel=True, cache=True)
+def _patchify_kernel(x, p, out):
+    """prange over (image, patch row): each writes its own out[n, r]."""
+    n_img, height, width, channels = x.shape
+    rows = height // p
+    cols = width // p
+    for task in prange(n_img * rows):
+        n = task // rows
+        r = task % rows
+        for q in range(cols):
+            for i in range(p):
+                for j in range(p):
+                    start = (i * p + j) * channels
+                    for c in range(channels):
+                        out[n, r, q, start + c] = x[n, r * p + i, q * p + j, c]
+
+
+@njit(parallel=True, cache=True)
+def _unpatchify_kernel(patches, p, out):
+    """prange over (image, patch row): each writes its own p image rows."""
+    n_img, rows, cols, _ = patches.shape
+    channels = out.shape[3]
+    for task in prange(n_img * rows):
+        n = task // rows
+        r = task % rows
+        for q in range(cols):
+            for i in range(p):
+                for j in range(p):
+                    start = (i * p + j) * channels
+                    for c in range(channels):
+                        out[n, r * p + i, q * p + j, c] = patches[n, r, q, start + c]
+
+
+def patchify(x, p):
+    """(N, H, W, C) -> (N, H/p, W/p, p*p*C), patch vector ordered (row, col, channel)."""
+    x = _contiguous(x, np.asarray(x).dtype)
+    n, height, width, channels = x.shape
+    check_patch_size(height, width, p)
+    out = np.empty((n, height // p, width // p, p * p * channels), dtype=x.dtype)
+    _patchify_kernel(x, p, out)
+    return out
+
+
+def unpatchify(patches, p, channels):
+    """Inverse of ``patchify``: (N, H/p, W/p, p*p*C) -> (N, H, W, C)."""
+    patches = _contiguous(patches, np.asarray(patches).dtype)
+    n, rows, cols, size = patches.shape
+    if size != p * p * channels:
+        raise ValueError(f"unpatchify: last axis {size} != p*p*channels = {p}*{p}*{channels}")
+    out = np.empty((n, rows * p, cols * p, channels), dtype=patches.dtype)
+    _unpatchify_kernel(patches, p, out)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Depthwise convolution (stride 1, "same" padding, cross-correlation)
+# --------------------------------------------------------------------------
+
+
+@njit(parallel=True, cache=True)
+def _depthwise_forward_kernel(x, w, b, y):
+    """y[n,h,col,:] = b + sum over valid taps of x[n, h+i-top, col+j-top, :] * w[i,j,:].
+
+    prange over output rows (n, h): each iteration writes only y[n, h], so
+    rows are independent. Taps that fall in the zero padding are skipped by
+    clipping the i and j ranges instead of padding the input.
+    """
+    n_img, height, width, _ = x.shape
+    k = w.shape[0]
+    top = (k - 1) // 2
+    for row in prange(n_img * height):
+        n = row // height
+        h = row % height
+        i_lo = max(0, top - h)
+        i_hi = min(k, height + top - h)
+        for col in range(width):
+            out = y[n, h, col]
+            out[:] = b
+            j_lo = max(0, top - col)
+            j_hi = min(k, width + top - col)
+            for i in range(i_lo, i_hi):
+                for j in range(j_lo, j_hi):
+                    _multiply_add(out, x[n, h + i - top, col + j - top], w[i, j])
+
+
+@njit(parallel=True, cache=True)
+def _depthwise_grad_input_kernel(grad_y, w, grad_x):
+    """grad_x[n,h,col,:] = sum over taps of grad_y[n, h-i+top, col-j+top, :] * w[i,j,:].
+
+    The forward pass read x[h'] for outputs h = h' - i + top, so the input
+    gradient is a correlation of grad_y with the flipped kernel. prange over
+    input rows (n, h): each iteration writes only grad_x[n, h].
+    """
+    n_img, height, width, _ = grad_y.shape
+    k = w.shape[0]
+    top = (k - 1) // 2
+    for row in prange(n_img * height):
+        n = row // height
+        h = row % height
+        i_lo = max(0, h + top - height + 1)
+        i_hi = min(k, h + top + 1)
+        for col in range(width):
+            out = grad_x[n, h, col]
+            out[:] = 0
+            j_lo = max(0, col + top - width + 1)
+            j_hi = min(k, col + top + 1)
+            for i in range(i_lo, i_hi):
+                for j in range(j_lo, j_hi):
+                    _multiply_add(out, grad_y[n, h - i + top, col - j + top], w[i, j])
+
+
+@njit(parallel=True, cache=True)
+def _depthwise_grad_weight_kernel(x, grad_y, partial_w, partial_b):
+    """Per-chunk partial sums of grad_w[i,j,:] = sum x[n, h+i-top, col+j-top, :] * grad_y[n,h,col,:].
+
+    Every output pixel adds to every weight, so the weight gradient is a sum
+    over all rows. prange over chunks of output rows: chunk t accumulates only
+    into partial_w[t] and partial_b[t]; the caller adds the chunks up.
+    """
+    n_img, height, width, _ = x.shape
+    k = partial_w.shape[1]
+    top = (k - 1) // 2
+    rows = n_img * height
+    n_chunks = partial_w.shape[0]
+    for t in prange(n_chunks):
+        acc_w = partial_w[t]
+        acc_b = partial_b[t]
+        for row in range(t * rows // n_chunks, (t + 1) * rows // n_chunks):
+            n = row // height
+            h = row % height
+            i_lo = max(0, top - h)
+            i_hi = min(k, height + top - h)
+            for col in range(width):
+                gy = grad_y[n, h, col]
+                _add(acc_b, gy)
+                j_lo = max(0, top - col)
+                j_hi = min(k, width + top - col)
+                for i in range(i_lo, i_hi):
+                    for j in range(j_lo, j_hi):
+                        _multiply_add(acc_w[i, j], x[n, h + i - top, col + j - top], gy)
+
+
+def depthwise_conv2d_forward(x, w, b=None):
+    """x (N,H,W,C), w (k,k,C), b (C,) or None -> y (N,H,W,C); see reference.py."""
+    x = _contiguous(x)
+    w = _contiguous(w, x.dtype)
+    b = np.zeros(x.shape[-1], x.dtype) if b is None else _contiguous(b, x.dtype)
+    check_depthwise_shapes(x, w, b)
+    y = np.empty_like(x)
+    _depthwise_forward_kernel(x, w, b, y)
+    return y
+
+
+def depthwise_conv2d_backward(x, w, grad_y, need_bias=True):
+    """-> (grad_x, grad_w, grad_b or None); see reference.py."""
+    x = _contiguous(x)
+    w = _contiguous(w, x.dtype)
+    grad_y = _contiguous(grad_y, x.dtype)
+    check_depthwise_shapes(x, w, None)
+    grad_x = np.empty_like(x)
+    _depthwise_grad_input_kernel(grad_y, w, grad_x)
+    chunks = _num_chunks(x.shape[0] * x.shape[1])
+    partial_w = np.zeros((chunks,) + w.shape, dtype=x.dtype)
+    partial_b = np.zeros((chunks, x.shape[3]), dtype=x.dtype)
+    _depthwise_grad_weight_kernel(x, grad_y, partial_w, partial_b)
+    grad_b = partial_b.sum(axis=0) if need_bias else None
+    return grad_x, partial_w.sum(axis=0), grad_b
+
+
+# --------------------------------------------------------------------------
+# Layer norm: statistics per row over the last axis
+# --------------------------------------------------------------------------
+
+
+@njit(parallel=True, cache=True)
+def _layer_norm_forward_kernel(x, gamma, beta, eps, y, mean, rstd):
+    """prange over rows: each row computes its own mean/rstd and writes y[r]."""
+    rows, channels = x.shape
+    one = x.dtype.type(1)
+    count = x.dtype.type(channels)
+    for r in prange(rows):
+        xr = x[r]
+        m = _row_sum(xr) / count
+        var = _row_centred_square_sum(xr, m) / count
+        s = one / math.sqrt(var + eps)
+        mean[r] = m
+        rstd[r] = s
+        for c in range(channels):
+            y[r, c] = (xr[c] - m) * s * gamma[c] + beta[c]
+
+
+@njit(parallel=True, cache=True)
+def _layer_norm_backward_kernel(grad_y, x, gamma, mean, rstd, grad_x, partial_gamma, partial_beta):
+    """prange over chunks of rows: grad_x rows are independent; the gamma and
+    beta gradients (sums over rows) go into partial_*[chunk]."""
+    rows, channels = x.shape
+    count = x.dtype.type(channels)
+    n_chunks = partial_gamma.shape[0]
+    for t in prange(n_chunks):
+        acc_gamma = partial_gamma[t]
+        acc_beta = partial_beta[t]
+        for r in range(t * rows // n_chunks, (t + 1) * rows // n_chunks):
+            m = mean[r]
+            s = rstd[r]
+            dy = grad_y[r]
+            xr = x[r]
+            out = grad_x[r]
+            # out temporarily holds xhat, then the input gradient
+            for c in range(channels):
+                out[c] = (xr[c] - m) * s
+            g_mean = _row_dot(dy, gamma) / count
+            gx_mean = _row_dot3(dy, gamma, out) / count
+            for c in range(channels):
+                xhat = out[c]
+                acc_gamma[c] += dy[c] * xhat
+                acc_beta[c] += dy[c]
+                out[c] = s * (dy[c] * gamma[c] - g_mean - xhat * gx_mean)
+
+
+def layer_norm_forward(x, gamma, beta, eps):
+    """-> (y, mean, rstd), normalising over the last axis; see reference.py."""
+    x = _contiguous(x)
+    shape = x.shape
+    rows = x.reshape(-1, shape[-1])
+    gamma = _contiguous(gamma, x.dtype)
+    beta = _contiguous(beta, x.dtype)
+    y = np.empty_like(rows)
+    mean = np.empty(rows.shape[0], x.dtype)
+    rstd = np.empty(rows.shape[0], x.dtype)
+    _layer_norm_forward_kernel(rows, gamma, beta, x.dtype.type(eps), y, mean, rstd)
+    return y.reshape(shape), mean.reshape(shape[:-1]), rstd.reshape(shape[:-1])
+
+
+def layer_norm_backward(grad_y, x, gamma, mean, rstd):
+    """-> (grad_x, grad_gamma, grad_beta); see reference.py."""
+    x = _contiguous(x)
+    shape = x.shape
+    channels = shape[-1]
+    rows = x.reshape(-1, channels)
+    dy = _contiguous(grad_y, x.dtype).reshape(-1, channels)
+    gamma = _contiguous(gamma, x.dtype)
+    mean = _contiguous(mean, x.dtype).reshape(-1)
+    rstd = _contiguous(rstd, x.dtype).reshape(-1)
+    grad_x = np.empty_like(rows)
+    chunks = _num_chunks(rows.shape[0])
+    partial_gamma = np.zeros((chunks, channels), x.dtype)
+    partial_beta = np.zeros((chunks, channels), x.dtype)
+    _layer_norm_backward_kernel(dy, rows, gamma, mean, rstd, grad_x, partial_gamma, partial_beta)
+    return grad_x.reshape(shape), partial_gamma.sum(axis=0), partial_beta.sum(axis=0)
+
+
+# --------------------------------------------------------------------------
+# Batch norm (training mode): statistics per channel over all other rows
+# --------------------------------------------------------------------------
+
+
+@njit(parallel=True, cache=True)
+def _column_sums_kernel(x, shift, square, partial):
+    """partial[t] = sum over the rows of chunk t of (x - shift), or of its square.
+
+    prange over chunks: chunk t writes only partial[t].
+    """
+    rows, channels = x.shape
+    n_chunks = partial.shape[0]
+    for t in prange(n_chunks):
+        acc = partial[t]
+        for r in range(t * rows // n_chunks, (t + 1) * rows // n_chunks):
+            for c in range(channels):
+                d = x[r, c] - shift[c]
+                acc[c] += d * d if square else d
+
+
+@njit(parallel=True, cache=True)
+def _batch_norm_grad_sums_kernel(grad_y, x, mean, rstd, partial_beta, partial_gamma):
+    """partial_beta[t] = sum dy and partial_gamma[t] = sum dy * xhat over chunk t's rows."""
+    rows, channels = x.shape
+    n_chunks = partial_beta.shape[0]
+    for t in prange(n_chunks):
+        acc_beta = partial_beta[t]
+        acc_gamma = partial_gamma[t]
+        for r in range(t * rows // n_chunks, (t + 1) * rows // n_chunks):
+            for c in range(channels):
+                dy = grad_y[r, c]
+                acc_beta[c] += dy
+                acc_gamma[c] += dy * (x[r, c] - mean[c]) * rstd[c]
+
+
+@njit(parallel=True, cache=True)
+def _scale_shift_kernel(x, centre, scale, shift, y):
+    """y = (x - centre) * scale + shift per channel; prange over rows (independent)."""
+    rows, channels = x.shape
+    for r in prange(rows):
+        for c in range(channels):
+            y[r, c] = (x[r, c] - centre[c]) * scale[c] + shift[c]
+
+
+@njit(parallel=True, cache=True)
+def _batch_norm_grad_input_kernel(grad_y, x, mean, scale, mean_dy, mean_dy_xhat, rstd, grad_x):
+    """grad_x = scale * (dy - mean(dy) - xhat * mean(dy * xhat)), scale = gamma * rstd.
+
+    prange over rows: each writes only grad_x[r].
+    """
+    rows, channels = x.shape
+    for r in prange(rows):
+        for c in range(channels):
+            xhat = (x[r, c] - mean[c]) * rstd[c]
+            grad_x[r, c] = scale[c] * (grad_y[r, c] - mean_dy[c] - xhat * mean_dy_xhat[c])
+
+
+def _column_mean(rows, shift, square):
+    """Mean over rows of (rows - shift) or its square, via per-chunk partial sums."""
+    partial = np.zeros((_num_chunks(rows.shape[0]), rows.shape[1]), rows.dtype)
+    _column_sums_kernel(rows, shift, square, partial)
+    return partial.sum(axis=0) / rows.dtype.type(rows.shape[0])
+
+
+def batch_norm_forward(x, gamma, beta, eps):
+    """-> (y, mean, rstd, biased_var), statistics over all axes but the last."""
+    x = _contiguous(x)
+    channels = x.shape[-1]
+    rows = x.reshape(-1, channels)
+    gamma = _contiguous(gamma, x.dtype)
+    beta = _contiguous(beta, x.dtype)
+    mean = _column_mean(rows, np.zeros(channels, x.dtype), False)
+    var = _column_mean(rows, mean, True)  # two passes: no cancellation in E[x^2] - E[x]^2
+    rstd = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
+    y = np.empty_like(rows)
+    _scale_shift_kernel(rows, mean, rstd * gamma, beta, y)
+    return y.reshape(x.shape), mean, rstd, var
+
+
+def batch_norm_backward(grad_y, x, gamma, mean, rstd):
+    """-> (grad_x, grad_gamma, grad_beta); see reference.py."""
+    x = _contiguous(x)
+    channels = x.shape[-1]
+    rows = x.reshape(-1, channels)
+    dy = _contiguous(grad_y, x.dtype).reshape(-1, channels)
+    gamma = _contiguous(gamma, x.dtype)
+    mean = _contiguous(mean, x.dtype)
+    rstd = _contiguous(rstd, x.dtype)
+    chunks = _num_chunks(rows.shape[0])
+    partial_beta = np.zeros((chunks, channels), x.dtype)
+    partial_gamma = np.zeros((chunks, channels), x.dtype)
+    _batch_norm_grad_sums_kernel(dy, rows, mean, rstd, partial_beta, partial_gamma)
+    grad_beta = partial_beta.sum(axis=0)
+    grad_gamma = partial_gamma.sum(axis=0)
+    count = x.dtype.type(rows.shape[0])
+    grad_x = np.empty_like(rows)
+    _batch_norm_grad_input_kernel(
+        dy, rows, mean, gamma * rstd, grad_beta / count, grad_gamma / count, rstd, grad_x
+    )
+    return grad_x.reshape(x.shape), grad_gamma, grad_beta
+
+
+# --------------------------------------------------------------------------
+# GELU
+# --------------------------------------------------------------------------
+
+# float32 erf without a library call, so that LLVM can vectorise the loop:
+# erf(z) = z * P(z^2) for |z| < 4 and 1 beyond (erf(4) = 1 - 1.5e-8), where P
+# is the degree-16 Chebyshev interpolant of erf(sqrt u)/sqrt u on [0, 16].
+# Error ~2 float32 ulps. float64 (gradient checks) uses the exact math.erf.
+_ERF32_LIMIT = 4.0
+_ERF32_CHEBYSHEV = chebyshev_fit(erf_over_sqrt, 0.0, _ERF32_LIMIT**2, 16).astype(np.float32)
+
+
+@njit(cache=True, fastmath={"contract"})
+def _erf_float32(z):
+    """Vectorisable float32 erf (see the table above); Clenshaw's recurrence."""
+    a = min(abs(z), np.float32(_ERF32_LIMIT))
+    t = a * a * np.float32(2.0 / _ERF32_LIMIT**2) - np.float32(1.0)
+    two_t = t + t
+    b1 = np.float32(0.0)
+    b2 = np.float32(0.0)
+    for k in range(_ERF32_CHEBYSHEV.shape[0] - 1, 0, -1):
+        b1, b2 = two_t * b1 - b2 + _ERF32_CHEBYSHEV[k], b1
+    value = a * (t * b1 - b2 + _ERF32_CHEBYSHEV[0])
+    return math.copysign(min(value, np.float32(1.0)), z)
+
+
+@njit(parallel=True, cache=True)
+def _gelu_forward_kernel(x, use_tanh, fast_erf, y):
+    """Elementwise GELU; prange over elements (each writes only y[i])."""
+    half = x.dtype.type(0.5)
+    one = x.dtype.type(1)
+    sqrt_half = x.dtype.type(math.sqrt(0.5))
+    two_k = x.dtype.type(2.0 * math.sqrt(2.0 / math.pi))
+    cubic = x.dtype.type(0.044715)
+    for i in prange(x.shape[0]):
+        v = x[i]
+        if use_tanh:
+            # (1 + tanh(u)) / 2 = sigmoid(2u): one exp, no cancellation
+            y[i] = v / (one + math.exp(-two_k * (v + cubic * v * v * v)))
+        else:
+            z = v * sqrt_half
+            e = _erf_float32(z) if fast_erf else math.erf(z)
+            y[i] = half * v * (one + e)
+
+
+@njit(parallel=True, cache=True)
+def _gelu_backward_kernel(x, grad_y, use_tanh, fast_erf, grad_x):
+    """Elementwise GELU derivative times grad_y; prange over elements."""
+    half = x.dtype.type(0.5)
+    one = x.dtype.type(1)
+    sqrt_half = x.dtype.type(math.sqrt(0.5))
+    inv_sqrt_2pi = x.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
+    two_k = x.dtype.type(2.0 * math.sqrt(2.0 / math.pi))
+    cubic = x.dtype.type(0.044715)
+    three_cubic = x.dtype.type(3 * 0.044715)
+    for i in prange(x.shape[0]):
+        v = x[i]
+        if use_tanh:
+            # with s = sigmoid(2u): d/dv = s + 2 v s (1 - s) du/dv
+            s = one / (one + math.exp(-two_k * (v + cubic * v * v * v)))
+            slope = s + v * s * (one - s) * two_k * (one + three_cubic * v * v)
+        else:
+            z = v * sqrt_half
+            e = _erf_float32(z) if fast_erf else math.erf(z)
+            slope = half * (one + e) + v * inv_sqrt_2pi * math.exp(-half * v * v)
+        grad_x[i] = grad_y[i] * slope
+
+
+def _gelu_mode(approximate, dtype):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return approximate == "tanh", dtype == np.float32
+
+
+def gelu_forward(x, approximate="none"):
+    """Elementwise GELU, exact (erf) or tanh-approximated; see reference.py."""
+    x = _contiguous(x)
+    use_tanh, fast_erf = _gelu_mode(approximate, x.dtype)
+    y = np.empty_like(x)
+    _gelu_forward_kernel(x.reshape(-1), use_tanh, fast_erf, y.reshape(-1))
+    return y
+
+
+def gelu_backward(x, grad_y, approximate="none"):
+    """grad_y * GELU'(x); see reference.py."""
+    x = _contiguous(x)
+    grad_y = _contiguous(grad_y, x.dtype)
+    use_tanh, fast_erf = _gelu_mode(approximate, x.dtype)
+    grad_x = np.empty_like(x)
+    _gelu_backward_kernel(x.reshape(-1), grad_y.reshape(-1), use_tanh, fast_erf, grad_x.reshape(-1))
+    return grad_x
+
+
+# --------------------------------------------------------------------------
+# Softmax cross-entropy
+# --------------------------------------------------------------------------
+
+
+@njit(parallel=True, cache=True)
+def _softmax_cross_entropy_kernel(logits, labels, smoothing, probs, losses):
+    """prange over rows: each row writes its own probs[r] and losses[r]."""
+    rows, k = logits.shape
+    one = logits.dtype.type(1)
+    count = logits.dtype.type(k)
+    for r in prange(rows):
+        row = logits[r]
+        top = row.max()
+        total = logits.dtype.type(0)
+        for c in range(k):
+            total += math.exp(row[c] - top)
+        log_total = math.log(total)
+        mean_log_prob = _row_sum(row) / count - top - log_total
+        for c in range(k):
+            probs[r, c] = math.exp(row[c] - top - log_total)
+        nll = -(row[labels[r]] - top - log_total)
+        losses[r] = (one - smoothing) * nll - smoothing * mean_log_prob
+
+
+@njit(parallel=True, cache=True)
+def _softmax_cross_entropy_backward_kernel(probs, labels, smoothing, scale, grad):
+    """grad = (probs - target) * scale; prange over rows (independent)."""
+    rows, k = probs.shape
+    one = probs.dtype.type(1)
+    off = smoothing / probs.dtype.type(k)
+    for r in prange(rows):
+        for c in range(k):
+            grad[r, c] = (probs[r, c] - off) * scale
+        grad[r, labels[r]] -= (one - smoothing) * scale
+
+
+def softmax_cross_entropy_forward(logits, labels, label_smoothing=0.0):
+    """-> (mean loss as a 0-d array of the logits dtype, probs); see reference.py."""
+    logits = _contiguous(logits)
+    n, k = logits.shape
+    labels = np.ascontiguousarray(check_labels(labels, n, k))
+    probs = np.empty_like(logits)
+    losses = np.empty(n, logits.dtype)
+    smoothing = logits.dtype.type(label_smoothing)
+    _softmax_cross_entropy_kernel(logits, labels, smoothing, probs, losses)
+    return np.asarray(losses.mean(), dtype=logits.dtype), probs
+
+
+def softmax_cross_entropy_backward(probs, labels, label_smoothing, grad_loss):
+    """-> grad_logits = (probs - target) * grad_loss / N; see reference.py."""
+    probs = _contiguous(probs)
+    n, k = probs.shape
+    labels = np.ascontiguousarray(check_labels(labels, n, k))
+    dtype = probs.dtype.type
+    grad = np.empty_like(probs)
+    scale = dtype(np.asarray(grad_loss, dtype=probs.dtype) / dtype(n))
+    _softmax_cross_entropy_backward_kernel(probs, labels, dtype(label_smoothing), scale, grad)
+    return grad
+
+
+# --------------------------------------------------------------------------
+# AdamW
+# --------------------------------------------------------------------------
+
+
+@njit(parallel=True, cache=True)
+def _adamw_kernel(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps, decay, step_size,
+                  bias_correction2_sqrt):
+    """In-place AdamW on flat arrays; prange over elements (each touches only index i)."""
+    one = param.dtype.type(1)
+    for i in prange(param.shape[0]):
+        g = grad[i]
+        m = beta1 * exp_avg[i] + (one - beta1) * g
+        v = beta2 * exp_avg_sq[i] + (one - beta2) * g * g
+        exp_avg[i] = m
+        exp_avg_sq[i] = v
+        param[i] = param[i] * decay - step_size * m / (math.sqrt(v) / bias_correction2_sqrt + eps)
+
+
+def adamw_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, step):
+    """One AdamW step, in place on param, exp_avg and exp_avg_sq; see reference.py.
+
+    The three state arrays are updated in place, so they must already be
+    C-contiguous float arrays of one dtype (a copy would lose the update).
+    """
+    for name, array in (("param", param), ("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)):
+        if not array.flags.c_contiguous or array.dtype != param.dtype or array.shape != param.shape:
+            raise ValueError(
+                f"adamw_update: {name} must be a C-contiguous {param.dtype} array of shape "
+                f"{param.shape}, got {array.dtype} {array.shape}"
+            )
+    dtype = param.dtype.type
+    grad = _contiguous(grad, param.dtype)
+    _adamw_kernel(
+        param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
+        dtype(beta1), dtype(beta2), dtype(eps),
+        dtype(1.0 - lr * weight_decay),         # decoupled weight decay factor
+        dtype(lr / (1.0 - beta1**step)),        # step size with bias correction 1
+        dtype(math.sqrt(1.0 - beta2**step)),    # sqrt of bias correction 2
+    )

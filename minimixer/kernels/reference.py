@@ -1,0 +1,397 @@
+"""Reference kernels in plain NumPy: the readable specification.
+
+Every function here takes and returns raw ``np.ndarray`` objects (no autograd).
+``fast.py`` implements the same functions with the same signatures in Numba and
+is tested against this file, so when the two disagree, this file is right.
+
+Layout is channels-last: images and feature maps are ``(N, H, W, C)``, token
+tables are ``(N, S, C)``. The output dtype always equals the input dtype
+(float32 stays float32; float64 is used by gradient checks).
+
+Kernel set:
+
+* ``patchify`` / ``unpatchify``            -- cut an image into p x p patches and back
+* ``depthwise_conv2d_forward/backward``    -- k x k per-channel conv, "same" padding
+* ``layer_norm_forward/backward``          -- normalise each row over the last axis
+* ``batch_norm_forward/backward``          -- normalise each channel over all other axes
+* ``gelu_forward/backward``                -- exact (erf) or tanh-approximated GELU
+* ``softmax_cross_entropy_forward/backward`` -- fused softmax + CE with label smoothing
+* ``adamw_update``                         -- one in-place AdamW step
+"""
+
+import math
+
+import numpy as np
+
+# --------------------------------------------------------------------------
+# Argument checks shared with fast.py
+# --------------------------------------------------------------------------
+
+
+def check_patch_size(height, width, p):
+    """Raise ValueError unless a p x p grid tiles an image of height x width."""
+    if p < 1:
+        raise ValueError(f"patch size must be a positive integer, got {p}")
+    if height % p or width % p:
+        raise ValueError(
+            f"image size {height}x{width} is not divisible by patch size {p}; "
+            f"crop or pad the images to a multiple of {p}"
+        )
+
+
+def check_depthwise_shapes(x, w, b):
+    """Raise ValueError unless x is (N,H,W,C), w is (k,k,C) and b is (C,) or None."""
+    if x.ndim != 4:
+        raise ValueError(f"depthwise_conv2d: input must be (N, H, W, C), got shape {x.shape}")
+    channels = x.shape[3]
+    if w.ndim != 3 or w.shape[0] != w.shape[1] or w.shape[2] != channels:
+        raise ValueError(
+            f"depthwise_conv2d: weight must be (k, k, C) with C={channels}, got shape {w.shape}"
+        )
+    if b is not None and b.shape != (channels,):
+        raise ValueError(f"depthwise_conv2d: bias must be ({channels},), got shape {b.shape}")
+
+
+def check_labels(labels, num_rows, num_classes):
+    """Raise ValueError unless labels is an int vector of length num_rows in [0, K)."""
+    labels = np.asarray(labels)
+    if labels.shape != (num_rows,):
+        raise ValueError(
+            f"cross_entropy: labels must have shape ({num_rows},), got {labels.shape}"
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"cross_entropy: labels must be integers, got dtype {labels.dtype}")
+    bad = (labels < 0) | (labels >= num_classes)
+    if bad.any():
+        first = int(labels[np.argmax(bad)])
+        raise ValueError(
+            f"cross_entropy: label {first} is out of range for K={num_classes} classes "
+            f"(labels must be in [0, {num_classes - 1}])"
+        )
+    return labels.astype(np.intp, copy=False)
+
+
+def same_padding(k):
+    """PyTorch's padding="same" for stride 1: (before, after) on each spatial axis.
+
+    For an even kernel the extra row/column goes after (bottom/right).
+    """
+    before = (k - 1) // 2
+    return before, k - 1 - before
+
+
+# --------------------------------------------------------------------------
+# Patches
+# --------------------------------------------------------------------------
+
+
+def patchify(x, p):
+    """(N, H, W, C) -> (N, H/p, W/p, p*p*C).
+
+    Each patch vector is ordered (row in patch, column in patch, channel), so
+    a patch embedding is ``patchify(x, p) @ weight`` with weight (p*p*C, D).
+    """
+    n, height, width, channels = x.shape
+    check_patch_size(height, width, p)
+    grid = x.reshape(n, height // p, p, width // p, p, channels)
+    grid = grid.transpose(0, 1, 3, 2, 4, 5)  # (N, H/p, W/p, p, p, C)
+    return grid.reshape(n, height // p, width // p, p * p * channels)
+
+
+def unpatchify(patches, p, channels):
+    """Inverse of ``patchify``: (N, H/p, W/p, p*p*C) -> (N, H, W, C)."""
+    n, rows, cols, size = patches.shape
+    if size != p * p * channels:
+        raise ValueError(
+            f"unpatchify: last axis {size} != p*p*channels = {p}*{p}*{channels}"
+        )
+    grid = patches.reshape(n, rows, cols, p, p, channels)
+    grid = grid.transpose(0, 1, 3, 2, 4, 5)  # (N, H/p, p, W/p, p, C)
+    return grid.reshape(n, rows * p, cols * p, channels)
+
+
+# --------------------------------------------------------------------------
+# Depthwise convolution (stride 1, "same" padding, cross-correlation)
+# --------------------------------------------------------------------------
+
+
+def _pad_same(x, k):
+    before, after = same_padding(k)
+    return np.pad(x, ((0, 0), (before, after), (before, after), (0, 0)))
+
+
+def depthwise_conv2d_forward(x, w, b=None):
+    """y[n,h,w,c] = b[c] + sum_{i,j} xpad[n, h+i, w+j, c] * w[i, j, c].
+
+    x (N,H,W,C), w (k,k,C), b (C,) or None -> y (N,H,W,C). Each of the k*k
+    kernel taps adds one shifted copy of the padded input, scaled per channel.
+    """
+    check_depthwise_shapes(x, w, b)
+    _, height, width, _ = x.shape
+    k = w.shape[0]
+    xpad = _pad_same(x, k)
+    y = np.zeros_like(x)
+    for i in range(k):
+        for j in range(k):
+            y += xpad[:, i:i + height, j:j + width, :] * w[i, j]
+    if b is not None:
+        y += b
+    return y
+
+
+def depthwise_conv2d_backward(x, w, grad_y, need_bias=True):
+    """Gradients of ``depthwise_conv2d_forward`` -> (grad_x, grad_w, grad_b).
+
+    Each tap (i, j) of the forward pass read the window xpad[:, i:i+H, j:j+W],
+    so its weight gradient is that window times grad_y summed over (N, H, W),
+    and it sends grad_y * w[i, j] back into the same window. grad_b is None
+    when ``need_bias`` is False.
+    """
+    check_depthwise_shapes(x, w, None)
+    _, height, width, _ = x.shape
+    k = w.shape[0]
+    before, _ = same_padding(k)
+    xpad = _pad_same(x, k)
+    grad_xpad = np.zeros_like(xpad)
+    grad_w = np.empty_like(w)
+    for i in range(k):
+        for j in range(k):
+            window = xpad[:, i:i + height, j:j + width, :]
+            grad_w[i, j] = (window * grad_y).sum(axis=(0, 1, 2))
+            grad_xpad[:, i:i + height, j:j + width, :] += grad_y * w[i, j]
+    grad_x = np.ascontiguousarray(grad_xpad[:, before:before + height, before:before + width, :])
+    grad_b = grad_y.sum(axis=(0, 1, 2)) if need_bias else None
+    return grad_x, grad_w, grad_b
+
+
+# --------------------------------------------------------------------------
+# Layer norm: statistics per row over the last axis
+# --------------------------------------------------------------------------
+
+
+def layer_norm_forward(x, gamma, beta, eps):
+    """y = (x - mean) * rstd * gamma + beta, with mean/var over the last axis.
+
+    Returns (y, mean, rstd); mean and rstd have shape x.shape[:-1] and are
+    what the backward pass needs. var is the biased variance (divide by C).
+    """
+    mean = x.mean(axis=-1, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axis=-1, keepdims=True)
+    rstd = 1.0 / np.sqrt(var + eps)
+    y = centred * rstd * gamma + beta
+    return y, mean[..., 0], rstd[..., 0]
+
+
+def layer_norm_backward(grad_y, x, gamma, mean, rstd):
+    """Gradients of ``layer_norm_forward`` -> (grad_x, grad_gamma, grad_beta).
+
+    With xhat = (x - mean) * rstd and g = grad_y * gamma, per row:
+    grad_x = rstd * (g - mean(g) - xhat * mean(g * xhat)).
+    """
+    channels = x.shape[-1]
+    xhat = (x - mean[..., None]) * rstd[..., None]
+    g = grad_y * gamma
+    g_mean = g.mean(axis=-1, keepdims=True)
+    gx_mean = (g * xhat).mean(axis=-1, keepdims=True)
+    grad_x = rstd[..., None] * (g - g_mean - xhat * gx_mean)
+    grad_gamma = (grad_y * xhat).reshape(-1, channels).sum(axis=0)
+    grad_beta = grad_y.reshape(-1, channels).sum(axis=0)
+    return grad_x, grad_gamma, grad_beta
+
+
+# --------------------------------------------------------------------------
+# Batch norm (training mode): statistics per channel over all other axes
+# --------------------------------------------------------------------------
+
+
+def batch_norm_forward(x, gamma, beta, eps):
+    """Training-mode batch norm over every axis but the last.
+
+    x is viewed as (M, C) rows. Returns (y, mean, rstd, biased_var), the last
+    three of shape (C,). The running-statistics update (which uses the
+    unbiased variance) is the caller's job.
+    """
+    channels = x.shape[-1]
+    rows = x.reshape(-1, channels)
+    mean = rows.mean(axis=0)
+    centred = rows - mean
+    var = (centred * centred).mean(axis=0)
+    rstd = 1.0 / np.sqrt(var + eps)
+    y = centred * rstd * gamma + beta
+    return y.reshape(x.shape), mean, rstd, var
+
+
+def batch_norm_backward(grad_y, x, gamma, mean, rstd):
+    """Gradients of ``batch_norm_forward`` -> (grad_x, grad_gamma, grad_beta).
+
+    With xhat = (x - mean) * rstd over M rows, per channel:
+    grad_beta = sum(dy), grad_gamma = sum(dy * xhat),
+    grad_x = gamma * rstd * (dy - grad_beta / M - xhat * grad_gamma / M).
+    """
+    channels = x.shape[-1]
+    rows = x.reshape(-1, channels)
+    dy = grad_y.reshape(-1, channels)
+    m = rows.shape[0]
+    xhat = (rows - mean) * rstd
+    grad_beta = dy.sum(axis=0)
+    grad_gamma = (dy * xhat).sum(axis=0)
+    grad_x = (gamma * rstd) * (dy - grad_beta / m - xhat * (grad_gamma / m))
+    return grad_x.reshape(x.shape), grad_gamma, grad_beta
+
+
+# --------------------------------------------------------------------------
+# GELU
+# --------------------------------------------------------------------------
+
+# erf has no NumPy ufunc, so we build one from two smooth pieces, each tabulated
+# once (here, with math.erf) as a degree-16 Chebyshev interpolant:
+#   |x| <  2.5:  erf(x) = x * P(x^2),               P(u) ~ erf(sqrt u) / sqrt u
+#   |x| >= 2.5:  erf(x) = 1 - exp(-x^2) * Q(|x|),   Q(x) ~ erfc(x) exp(x^2)
+# Both are accurate to a few 1e-14 relative; beyond |x| = 6, erf is 1 in float64.
+_ERF_SPLIT = 2.5
+_ERF_LIMIT = 6.0
+_ERF_DEGREE = 16
+
+
+def _to_unit_interval(z, a, b):
+    """Map z in [a, b] linearly onto [-1, 1], the domain of a Chebyshev series."""
+    return (2.0 * z - (a + b)) / (b - a)
+
+
+def chebyshev_fit(f, a, b, degree):
+    """Chebyshev coefficients of the scalar function f on [a, b].
+
+    The series is in the variable t = _to_unit_interval(z, a, b); f is sampled
+    at the degree + 1 Chebyshev points, which lie strictly inside (a, b).
+    """
+    f = np.vectorize(f)
+    return np.polynomial.chebyshev.chebinterpolate(
+        lambda t: f(a + (b - a) * (t + 1.0) / 2.0), degree
+    )
+
+
+def erf_over_sqrt(u):
+    """erf(sqrt u) / sqrt u for u > 0: a smooth function of u, easy to interpolate."""
+    return math.erf(math.sqrt(u)) / math.sqrt(u)
+
+
+_ERF_SMALL = chebyshev_fit(erf_over_sqrt, 0.0, _ERF_SPLIT**2, _ERF_DEGREE)
+_ERFC_SCALED_LARGE = chebyshev_fit(
+    lambda z: math.erfc(z) * math.exp(z * z), _ERF_SPLIT, _ERF_LIMIT, _ERF_DEGREE
+)
+
+
+def erf(x):
+    """Vectorised error function in the dtype of x (float32 or float64)."""
+    x = np.asarray(x)
+    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    ax = np.abs(x).astype(dtype, copy=False)
+    chebval = np.polynomial.chebyshev.chebval
+    u = np.minimum(ax * ax, _ERF_SPLIT**2)
+    out = ax * chebval(_to_unit_interval(u, 0.0, _ERF_SPLIT**2), _ERF_SMALL.astype(dtype))
+    large = ax >= _ERF_SPLIT
+    z = np.minimum(ax[large], _ERF_LIMIT)
+    scaled = chebval(_to_unit_interval(z, _ERF_SPLIT, _ERF_LIMIT), _ERFC_SCALED_LARGE.astype(dtype))
+    out[large] = 1.0 - np.exp(-z * z) * scaled
+    return np.copysign(out, x).astype(dtype, copy=False)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_TANH_COEFF = 0.044715
+
+
+def _check_approximate(approximate):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def gelu_forward(x, approximate="none"):
+    """GELU(x) = x * Phi(x), Phi the standard normal CDF.
+
+    approximate="none": Phi(x) = (1 + erf(x / sqrt 2)) / 2 (exact, the default).
+    approximate="tanh": Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2.
+    """
+    _check_approximate(approximate)
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + _TANH_COEFF * x * x * x)
+        return 0.5 * x * (1.0 + np.tanh(inner))
+    return 0.5 * x * (1.0 + erf(x * _SQRT_HALF))
+
+
+def gelu_backward(x, grad_y, approximate="none"):
+    """grad_x = grad_y * d GELU / dx.
+
+    Exact: d/dx [x Phi(x)] = Phi(x) + x * phi(x), phi the normal density.
+    Tanh: with u = sqrt(2/pi)(x + 0.044715 x^3) and t = tanh(u),
+    d/dx = (1 + t)/2 + x/2 * (1 - t^2) * sqrt(2/pi) * (1 + 3 * 0.044715 x^2).
+    """
+    _check_approximate(approximate)
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + _TANH_COEFF * x * x * x)
+        t = np.tanh(inner)
+        d_inner = _SQRT_2_OVER_PI * (1.0 + 3.0 * _TANH_COEFF * x * x)
+        slope = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner
+    else:
+        cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
+        pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+        slope = cdf + x * pdf
+    return grad_y * slope
+
+
+# --------------------------------------------------------------------------
+# Softmax cross-entropy (mean over the batch, PyTorch label smoothing)
+# --------------------------------------------------------------------------
+
+
+def softmax_cross_entropy_forward(logits, labels, label_smoothing=0.0):
+    """Mean cross-entropy of softmax(logits) against smoothed one-hot targets.
+
+    logits (N, K), labels int (N,). The target of row n is
+    (1 - ls) * onehot(labels[n]) + ls / K, as in PyTorch. Returns
+    (loss as a 0-d array of the logits dtype, probs (N, K)).
+    """
+    n, k = logits.shape
+    labels = check_labels(labels, n, k)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    nll = -log_probs[np.arange(n), labels]
+    uniform = -log_probs.mean(axis=1)
+    per_row = (1.0 - label_smoothing) * nll + label_smoothing * uniform
+    loss = np.asarray(per_row.mean(), dtype=logits.dtype)
+    return loss, np.exp(log_probs)
+
+
+def softmax_cross_entropy_backward(probs, labels, label_smoothing, grad_loss):
+    """grad_logits = (probs - target) * grad_loss / N."""
+    n, k = probs.shape
+    labels = check_labels(labels, n, k)
+    grad = probs - label_smoothing / k
+    grad[np.arange(n), labels] -= 1.0 - label_smoothing
+    grad *= np.asarray(grad_loss, dtype=probs.dtype) / n
+    return grad
+
+
+# --------------------------------------------------------------------------
+# AdamW
+# --------------------------------------------------------------------------
+
+
+def adamw_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, step):
+    """One AdamW step, in place on param, exp_avg and exp_avg_sq (PyTorch's math).
+
+    Decoupled weight decay: param *= 1 - lr * weight_decay, then the Adam step
+    param -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),
+    with m, v the running first and second moments and t = step (>= 1).
+    """
+    param *= 1.0 - lr * weight_decay
+    exp_avg *= beta1
+    exp_avg += (1.0 - beta1) * grad
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1.0 - beta2) * grad * grad
+    bias_correction1 = 1.0 - beta1**step
+    bias_correction2 = 1.0 - beta2**step
+    denom = np.sqrt(exp_avg_sq) / math.sqrt(bias_correction2) + eps
+    param -= (lr / bias_correction1) * exp_avg / denom
