@@ -126,7 +126,8 @@ class Optimizer:
         """Restore a `state_dict()` (possibly after a round trip through an .npz file).
 
         The saved hyperparameters replace the current ones; the parameters stay this
-        optimizer's own, matched by position. Raises ValueError if the group structure
+        optimizer's own, matched by position (the i-th saved index of a group is the
+        i-th parameter of the same group here). Raises ValueError if the group structure
         or any buffer shape does not match.
         """
         saved_groups = state_dict["param_groups"]
@@ -136,14 +137,14 @@ class Optimizer:
                 f"{name}.load_state_dict: the saved state has {len(saved_groups)} param groups, "
                 f"this optimizer has {len(self.param_groups)}"
             )
-        params_by_index = []
+        param_of_index = {}
         for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
                     f"{name}.load_state_dict: param group {g} has {len(saved['params'])} "
                     f"params in the saved state but {len(group['params'])} here"
                 )
-            params_by_index.extend(group["params"])
+            param_of_index.update(zip((int(i) for i in saved["params"]), group["params"]))
         unknown_keys = set().union(*(set(s) for s in saved_groups)) - set(self.defaults) - {"params"}
         if unknown_keys:
             raise ValueError(f"{name}.load_state_dict: unknown hyperparameters {sorted(unknown_keys)}")
@@ -151,9 +152,9 @@ class Optimizer:
         new_state = {}
         for index, buffers in state_dict["state"].items():
             index = int(index)
-            if not 0 <= index < len(params_by_index):
-                raise ValueError(f"{name}.load_state_dict: state for parameter {index}, which does not exist")
-            param = params_by_index[index]
+            if index not in param_of_index:
+                raise ValueError(f"{name}.load_state_dict: state for parameter {index}, which no group lists")
+            param = param_of_index[index]
             new_state[param] = {
                 key: _restore_buffer(value, param, f"{name}.load_state_dict: state[{index}][{key!r}]")
                 for key, value in buffers.items()

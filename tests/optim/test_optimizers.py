@@ -242,3 +242,10 @@ def test_accepts_a_generator_of_parameters(make_param):
     params = [make_param(np.ones(2)) for _ in range(3)]
     opt = optim.SGD((p for p in params), lr=0.1)
     assert len(opt.param_groups[0]["params"]) == 3
+
+
+def test_load_rejects_state_for_a_parameter_no_group_lists(make_param):
+    saved = make_trained(make_param, optim.Adam, [(2,)]).state_dict()
+    saved["state"][5] = saved["state"].pop(0)
+    with pytest.raises(ValueError, match="parameter 5"):
+        optim.Adam([make_param(np.ones(2))]).load_state_dict(saved)
