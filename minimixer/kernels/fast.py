@@ -514,11 +514,12 @@ def _gelu_forward_kernel(x, use_tanh, fast_erf, y):
     sqrt_half = x.dtype.type(math.sqrt(0.5))
     two_k = x.dtype.type(2.0 * math.sqrt(2.0 / math.pi))
     cubic = x.dtype.type(0.044715)
+    exp_limit = x.dtype.type(80)  # sigmoid(-80) is 0 to float precision; avoids overflow
     for i in prange(x.shape[0]):
         v = x[i]
         if use_tanh:
             # (1 + tanh(u)) / 2 = sigmoid(2u): one exp, no cancellation
-            y[i] = v / (one + math.exp(-two_k * (v + cubic * v * v * v)))
+            y[i] = v / (one + math.exp(min(-two_k * (v + cubic * v * v * v), exp_limit)))
         else:
             z = v * sqrt_half
             e = _erf_float32(z) if fast_erf else math.erf(z)
@@ -535,11 +536,12 @@ def _gelu_backward_kernel(x, grad_y, use_tanh, fast_erf, grad_x):
     two_k = x.dtype.type(2.0 * math.sqrt(2.0 / math.pi))
     cubic = x.dtype.type(0.044715)
     three_cubic = x.dtype.type(3 * 0.044715)
+    exp_limit = x.dtype.type(80)
     for i in prange(x.shape[0]):
         v = x[i]
         if use_tanh:
             # with s = sigmoid(2u): d/dv = s + 2 v s (1 - s) du/dv
-            s = one / (one + math.exp(-two_k * (v + cubic * v * v * v)))
+            s = one / (one + math.exp(min(-two_k * (v + cubic * v * v * v), exp_limit)))
             slope = s + v * s * (one - s) * two_k * (one + three_cubic * v * v)
         else:
             z = v * sqrt_half

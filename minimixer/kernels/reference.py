@@ -286,7 +286,7 @@ def erf(x):
     """Vectorised error function in the dtype of x (float32 or float64)."""
     x = np.asarray(x)
     dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-    ax = np.abs(x).astype(dtype, copy=False)
+    ax = np.abs(x).astype(dtype).reshape(-1)  # 1-D copy: works for 0-d input too
     chebval = np.polynomial.chebyshev.chebval
     u = np.minimum(ax * ax, _ERF_SPLIT**2)
     out = ax * chebval(_to_unit_interval(u, 0.0, _ERF_SPLIT**2), _ERF_SMALL.astype(dtype))
@@ -294,7 +294,7 @@ def erf(x):
     z = np.minimum(ax[large], _ERF_LIMIT)
     scaled = chebval(_to_unit_interval(z, _ERF_SPLIT, _ERF_LIMIT), _ERFC_SCALED_LARGE.astype(dtype))
     out[large] = 1.0 - np.exp(-z * z) * scaled
-    return np.copysign(out, x).astype(dtype, copy=False)
+    return np.copysign(out.reshape(x.shape), x).astype(dtype, copy=False)
 
 
 _SQRT_HALF = math.sqrt(0.5)
