@@ -27,7 +27,7 @@ code is cached on disk (``cache=True``; NUMBA_CACHE_DIR chooses where).
 import math
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, njit, prange, set_num_threads
 
 from .reference import (
     check_depthwise_shapes,
@@ -58,6 +58,24 @@ _MIN_CHUNKS = 16
 def _num_chunks(rows):
     """How many row chunks a reduction is split into (see the module docstring)."""
     return max(1, min(rows, max(_MIN_CHUNKS, get_num_threads())))
+
+
+# Waking the worker threads costs tens of microseconds (much more on a busy
+# machine), which is more than a small job takes on one thread.
+_PARALLEL_MIN_WORK = 1 << 15
+
+
+def _launch(kernel, work, *args):
+    """Call a parallel kernel; jobs under _PARALLEL_MIN_WORK element-operations run
+    on the calling thread alone (a prange with one thread is a plain loop)."""
+    threads = get_num_threads()
+    if work >= _PARALLEL_MIN_WORK or threads == 1:
+        return kernel(*args)
+    set_num_threads(1)
+    try:
+        return kernel(*args)
+    finally:
+        set_num_threads(threads)
 
 
 # --------------------------------------------------------------------------
@@ -165,7 +183,7 @@ def patchify(x, p):
     n, height, width, channels = x.shape
     check_patch_size(height, width, p)
     out = np.empty((n, height // p, width // p, p * p * channels), dtype=x.dtype)
-    _patchify_kernel(x, p, out)
+    _launch(_patchify_kernel, x.size, x, p, out)
     return out
 
 
@@ -176,7 +194,7 @@ def unpatchify(patches, p, channels):
     if size != p * p * channels:
         raise ValueError(f"unpatchify: last axis {size} != p*p*channels = {p}*{p}*{channels}")
     out = np.empty((n, rows * p, cols * p, channels), dtype=patches.dtype)
-    _unpatchify_kernel(patches, p, out)
+    _launch(_unpatchify_kernel, patches.size, patches, p, out)
     return out
 
 
@@ -275,7 +293,7 @@ def depthwise_conv2d_forward(x, w, b=None):
     b = np.zeros(x.shape[-1], x.dtype) if b is None else _contiguous(b, x.dtype)
     check_depthwise_shapes(x, w, b)
     y = np.empty_like(x)
-    _depthwise_forward_kernel(x, w, b, y)
+    _launch(_depthwise_forward_kernel, x.size * w.shape[0] ** 2, x, w, b, y)
     return y
 
 
@@ -286,11 +304,12 @@ def depthwise_conv2d_backward(x, w, grad_y, need_bias=True):
     grad_y = _contiguous(grad_y, x.dtype)
     check_depthwise_shapes(x, w, None)
     grad_x = np.empty_like(x)
-    _depthwise_grad_input_kernel(grad_y, w, grad_x)
+    work = x.size * w.shape[0] ** 2
+    _launch(_depthwise_grad_input_kernel, work, grad_y, w, grad_x)
     chunks = _num_chunks(x.shape[0] * x.shape[1])
     partial_w = np.zeros((chunks,) + w.shape, dtype=x.dtype)
     partial_b = np.zeros((chunks, x.shape[3]), dtype=x.dtype)
-    _depthwise_grad_weight_kernel(x, grad_y, partial_w, partial_b)
+    _launch(_depthwise_grad_weight_kernel, work, x, grad_y, partial_w, partial_b)
     grad_b = partial_b.sum(axis=0) if need_bias else None
     return grad_x, partial_w.sum(axis=0), grad_b
 
@@ -355,7 +374,7 @@ def layer_norm_forward(x, gamma, beta, eps):
     y = np.empty_like(rows)
     mean = np.empty(rows.shape[0], x.dtype)
     rstd = np.empty(rows.shape[0], x.dtype)
-    _layer_norm_forward_kernel(rows, gamma, beta, x.dtype.type(eps), y, mean, rstd)
+    _launch(_layer_norm_forward_kernel, x.size, rows, gamma, beta, x.dtype.type(eps), y, mean, rstd)
     return y.reshape(shape), mean.reshape(shape[:-1]), rstd.reshape(shape[:-1])
 
 
@@ -373,7 +392,8 @@ def layer_norm_backward(grad_y, x, gamma, mean, rstd):
     chunks = _num_chunks(rows.shape[0])
     partial_gamma = np.zeros((chunks, channels), x.dtype)
     partial_beta = np.zeros((chunks, channels), x.dtype)
-    _layer_norm_backward_kernel(dy, rows, gamma, mean, rstd, grad_x, partial_gamma, partial_beta)
+    _launch(_layer_norm_backward_kernel, x.size, dy, rows, gamma, mean, rstd, grad_x, partial_gamma,
+            partial_beta)
     return grad_x.reshape(shape), partial_gamma.sum(axis=0), partial_beta.sum(axis=0)
 
 
@@ -438,7 +458,7 @@ def _batch_norm_grad_input_kernel(grad_y, x, mean, scale, mean_dy, mean_dy_xhat,
 def _column_mean(rows, shift, square):
     """Mean over rows of (rows - shift) or its square, via per-chunk partial sums."""
     partial = np.zeros((_num_chunks(rows.shape[0]), rows.shape[1]), rows.dtype)
-    _column_sums_kernel(rows, shift, square, partial)
+    _launch(_column_sums_kernel, rows.size, rows, shift, square, partial)
     return partial.sum(axis=0) / rows.dtype.type(rows.shape[0])
 
 
@@ -453,7 +473,7 @@ def batch_norm_forward(x, gamma, beta, eps):
     var = _column_mean(rows, mean, True)  # two passes: no cancellation in E[x^2] - E[x]^2
     rstd = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
     y = np.empty_like(rows)
-    _scale_shift_kernel(rows, mean, rstd * gamma, beta, y)
+    _launch(_scale_shift_kernel, rows.size, rows, mean, rstd * gamma, beta, y)
     return y.reshape(x.shape), mean, rstd, var
 
 
@@ -469,13 +489,13 @@ def batch_norm_backward(grad_y, x, gamma, mean, rstd):
     chunks = _num_chunks(rows.shape[0])
     partial_beta = np.zeros((chunks, channels), x.dtype)
     partial_gamma = np.zeros((chunks, channels), x.dtype)
-    _batch_norm_grad_sums_kernel(dy, rows, mean, rstd, partial_beta, partial_gamma)
+    _launch(_batch_norm_grad_sums_kernel, rows.size, dy, rows, mean, rstd, partial_beta, partial_gamma)
     grad_beta = partial_beta.sum(axis=0)
     grad_gamma = partial_gamma.sum(axis=0)
     count = x.dtype.type(rows.shape[0])
     grad_x = np.empty_like(rows)
-    _batch_norm_grad_input_kernel(
-        dy, rows, mean, gamma * rstd, grad_beta / count, grad_gamma / count, rstd, grad_x
+    _launch(
+        _batch_norm_grad_input_kernel, rows.size, dy, rows, mean, gamma * rstd, grad_beta / count, grad_gamma / count, rstd, grad_x
     )
     return grad_x.reshape(x.shape), grad_gamma, grad_beta
 
@@ -561,7 +581,7 @@ def gelu_forward(x, approximate="none"):
     x = _contiguous(x)
     use_tanh, fast_erf = _gelu_mode(approximate, x.dtype)
     y = np.empty_like(x)
-    _gelu_forward_kernel(x.reshape(-1), use_tanh, fast_erf, y.reshape(-1))
+    _launch(_gelu_forward_kernel, x.size, x.reshape(-1), use_tanh, fast_erf, y.reshape(-1))
     return y
 
 
@@ -571,7 +591,8 @@ def gelu_backward(x, grad_y, approximate="none"):
     grad_y = _contiguous(grad_y, x.dtype)
     use_tanh, fast_erf = _gelu_mode(approximate, x.dtype)
     grad_x = np.empty_like(x)
-    _gelu_backward_kernel(x.reshape(-1), grad_y.reshape(-1), use_tanh, fast_erf, grad_x.reshape(-1))
+    _launch(_gelu_backward_kernel, x.size, x.reshape(-1), grad_y.reshape(-1), use_tanh, fast_erf,
+            grad_x.reshape(-1))
     return grad_x
 
 
@@ -620,7 +641,7 @@ def softmax_cross_entropy_forward(logits, labels, label_smoothing=0.0):
     probs = np.empty_like(logits)
     losses = np.empty(n, logits.dtype)
     smoothing = logits.dtype.type(label_smoothing)
-    _softmax_cross_entropy_kernel(logits, labels, smoothing, probs, losses)
+    _launch(_softmax_cross_entropy_kernel, logits.size, logits, labels, smoothing, probs, losses)
     return np.asarray(losses.mean(), dtype=logits.dtype), probs
 
 
@@ -632,7 +653,8 @@ def softmax_cross_entropy_backward(probs, labels, label_smoothing, grad_loss):
     dtype = probs.dtype.type
     grad = np.empty_like(probs)
     scale = dtype(np.asarray(grad_loss, dtype=probs.dtype) / dtype(n))
-    _softmax_cross_entropy_backward_kernel(probs, labels, dtype(label_smoothing), scale, grad)
+    _launch(_softmax_cross_entropy_backward_kernel, probs.size, probs, labels,
+            dtype(label_smoothing), scale, grad)
     return grad
 
 
@@ -669,8 +691,8 @@ def adamw_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight
             )
     dtype = param.dtype.type
     grad = _contiguous(grad, param.dtype)
-    _adamw_kernel(
-        param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
+    _launch(
+        _adamw_kernel, param.size, param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
         dtype(beta1), dtype(beta2), dtype(eps),
         dtype(1.0 - lr * weight_decay),         # decoupled weight decay factor
         dtype(lr / (1.0 - beta1**step)),        # step size with bias correction 1

@@ -24,6 +24,14 @@ from minimixer.kernels import fast, reference
 IMAGE_SHAPES = [(1, 5, 4, 1), (2, 6, 7, 3), (3, 9, 8, 5)]
 
 
+@pytest.fixture(params=["parallel", "one thread"])
+def launch_path(request, monkeypatch):
+    """Run small jobs through the parallel path too (normally they stay on one thread)."""
+    threshold = 0 if request.param == "parallel" else 1 << 62
+    monkeypatch.setattr(fast, "_PARALLEL_MIN_WORK", threshold)
+    return request.param
+
+
 def _check_dtypes(outputs, dtype):
     for out in outputs:
         if out is not None:
@@ -32,7 +40,7 @@ def _check_dtypes(outputs, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("p", [1, 2, 3])
-def test_patchify_roundtrip(dtype, p):
+def test_patchify_roundtrip(dtype, p, launch_path):
     rng = np.random.default_rng(p)
     x = random(rng, (2, 6, 3 * p, 4), dtype)
     ref = reference.patchify(x, p)
@@ -51,7 +59,7 @@ def test_patchify_accepts_a_transposed_view():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("k", KERNEL_SIZES)
-def test_depthwise_forward_and_backward(dtype, k):
+def test_depthwise_forward_and_backward(dtype, k, launch_path):
     rng = np.random.default_rng(k)
     for shape in IMAGE_SHAPES:
         c = shape[3]
@@ -102,7 +110,7 @@ def test_depthwise_random_shapes(n, h, w, c, k, seed):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(1, 1), (3, 1), (7, 5), (2, 17, 33), (40, 8)])
-def test_layer_norm(dtype, shape):
+def test_layer_norm(dtype, shape, launch_path):
     rng = np.random.default_rng(3)
     x = random(rng, shape, dtype, scale=3.0) + 1.5
     gamma, beta = random(rng, shape[-1:], dtype), random(rng, shape[-1:], dtype)
@@ -119,7 +127,7 @@ def test_layer_norm(dtype, shape):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(2, 1), (2, 3, 3, 1), (1, 4, 5, 6), (3, 7, 6, 4), (50, 3)])
-def test_batch_norm(dtype, shape):
+def test_batch_norm(dtype, shape, launch_path):
     rng = np.random.default_rng(4)
     x = random(rng, shape, dtype, scale=2.0) - 0.5
     gamma, beta = random(rng, shape[-1:], dtype), random(rng, shape[-1:], dtype)
@@ -144,7 +152,7 @@ def test_norms_accept_a_transposed_view():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
-def test_gelu(dtype, approximate):
+def test_gelu(dtype, approximate, launch_path):
     rng = np.random.default_rng(6)
     x = np.concatenate([random(rng, (300,), dtype, scale=3.0),
                         np.array([0.0, -0.0, 1e-30, 5.0, -5.0, 9.0, -9.0, 30.0, -30.0], dtype)])
@@ -168,7 +176,7 @@ def test_gelu_rejects_unknown_approximation(backend):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("smoothing", [0.0, 0.1, 1.0])
 @pytest.mark.parametrize("n, k", [(1, 1), (1, 10), (7, 3), (33, 10)])
-def test_softmax_cross_entropy(dtype, smoothing, n, k):
+def test_softmax_cross_entropy(dtype, smoothing, n, k, launch_path):
     rng = np.random.default_rng(n * k)
     logits = random(rng, (n, k), dtype, scale=4.0)
     labels = rng.integers(0, k, size=n)
@@ -184,7 +192,7 @@ def test_softmax_cross_entropy(dtype, smoothing, n, k):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_adamw_update(dtype):
+def test_adamw_update(dtype, launch_path):
     rng = np.random.default_rng(7)
     shape = (5, 7)
     states = {}
