@@ -15,6 +15,11 @@ import numpy as np
 from ..autograd import Tensor
 
 
+# Callables (module, output) told about every module call; `models.summary` uses this
+# to record each layer's output shape without changing any model code.
+forward_observers: list = []
+
+
 class Parameter(Tensor):
     """A Tensor that is a learnable weight: requires grad, and Modules collect it."""
 
@@ -67,7 +72,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        for observe in forward_observers:
+            observe(self, out)
+        return out
 
     # ----------------------------------------------------------- traversal
     def named_modules(self, prefix: str = ""):
@@ -109,6 +117,18 @@ class Module:
     def eval(self) -> "Module":
         """Evaluation mode (BatchNorm uses its running statistics)."""
         return self.train(False)
+
+    def to(self, dtype) -> "Module":
+        """Convert every parameter and buffer to `dtype` (float64 for gradient checks)."""
+        dtype = np.dtype(dtype)
+        for p in self.parameters():
+            p._data = p.data.astype(dtype)
+            p.grad = None
+            p.mark_dirty()
+        for module in self.modules():
+            for name in module._buffers:
+                object.__setattr__(module, name, getattr(module, name).astype(dtype))
+        return self
 
     def zero_grad(self) -> None:
         for p in self.parameters():

@@ -1,0 +1,7 @@
+"""`python -m minimixer ...`: see `minimixer.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

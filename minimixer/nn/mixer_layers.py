@@ -1,0 +1,202 @@
+"""The layers both Mixers are built from, channels-last throughout.
+
+Shapes: images and feature maps are (N, H, W, C); MLP-Mixer's "patches × channels
+table" is (N, S, C) with S = number of patches (tokens).
+
+    PatchEmbed        conv with kernel = stride = p   (N,H,W,Cin) -> (N,H/p,W/p,D)
+    DepthwiseConv2d   k×k conv per channel, "same"   mixes *space* inside each channel
+    PointwiseConv2d   1×1 conv                        mixes *channels* at each location
+    LayerNorm         normalise each token over its channels
+    BatchNorm2d       normalise each channel over batch and space
+    Residual          x + fn(x)
+    TokenMixingMLP    MLP along the token axis (the transposed table), S -> D_S -> S
+    ChannelMixingMLP  MLP along the channel axis, C -> D_C -> C
+    MixerBlock        x += TokenMLP(LN(x));  x += ChannelMLP(LN(x))
+    ConvMixerBlock    x += BN(GELU(Depthwise(x)));  x = BN(GELU(Pointwise(x)))
+"""
+
+import numpy as np
+
+from .. import ops
+from . import init
+from .layers import GELU, Linear, Sequential
+from .module import Module, Parameter
+
+
+class PatchEmbed(Module):
+    """Cut the image into p×p patches and project each to `dim` numbers.
+
+    Equal to a convolution with kernel = stride = p, computed as reshape + one matmul.
+    Weight layout (p*p*in_channels, dim), patch vectors ordered (row, column, channel).
+    Init: PyTorch's Conv2d default, U(±1/sqrt(p*p*in_channels)).
+    """
+
+    def __init__(self, patch_size: int, in_channels: int, dim: int):
+        super().__init__()
+        self.patch_size, self.in_channels, self.dim = patch_size, in_channels, dim
+        fan_in = patch_size * patch_size * in_channels
+        self.weight = Parameter(init.kaiming_uniform_default((fan_in, dim), fan_in))
+        self.bias = Parameter(init.bias_default((dim,), fan_in))
+
+    def forward(self, x):
+        return ops.patch_embed(x, self.weight, self.bias, self.patch_size)
+
+    def extra_repr(self):
+        return f"{self.in_channels} -> {self.dim}, patch_size={self.patch_size}"
+
+
+class DepthwiseConv2d(Module):
+    """One k×k filter per channel, stride 1, "same" padding (extra row/col bottom/right).
+
+    Weight (k, k, C), bias (C,). Init: PyTorch's grouped Conv2d default, fan_in = k*k.
+    """
+
+    def __init__(self, channels: int, kernel_size: int):
+        super().__init__()
+        self.channels, self.kernel_size = channels, kernel_size
+        fan_in = kernel_size * kernel_size
+        self.weight = Parameter(init.kaiming_uniform_default((kernel_size, kernel_size, channels), fan_in))
+        self.bias = Parameter(init.bias_default((channels,), fan_in))
+
+    def forward(self, x):
+        return ops.depthwise_conv2d(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"{self.channels}, kernel_size={self.kernel_size}"
+
+
+class PointwiseConv2d(Module):
+    """1×1 convolution: the same Linear applied at every pixel. Weight (C_in, C_out)."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.weight = Parameter(init.kaiming_uniform_default((in_channels, out_channels), in_channels))
+        self.bias = Parameter(init.bias_default((out_channels,), in_channels))
+
+    def forward(self, x):
+        return ops.pointwise_conv2d(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"{self.in_channels} -> {self.out_channels}"
+
+
+class LayerNorm(Module):
+    """Normalise over the last axis, then scale and shift (weight 1, bias 0 at start)."""
+
+    def __init__(self, dim: int, eps: float = 1e-5):
+        super().__init__()
+        self.dim, self.eps = dim, eps
+        self.weight = Parameter(np.ones(dim, dtype=np.float32))
+        self.bias = Parameter(np.zeros(dim, dtype=np.float32))
+
+    def forward(self, x):
+        return ops.layer_norm(x, self.weight, self.bias, eps=self.eps)
+
+    def extra_repr(self):
+        return f"{self.dim}"
+
+
+class BatchNorm2d(Module):
+    """Normalise each channel over (N, H, W); running statistics for evaluation.
+
+    Training: batch mean/variance, and running_mean/var updated with momentum 0.1
+    (the running variance uses the unbiased estimate, as PyTorch does).
+    Evaluation (`model.eval()`): the running statistics instead.
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-5, momentum: float = 0.1):
+        super().__init__()
+        self.channels, self.eps, self.momentum = channels, eps, momentum
+        self.weight = Parameter(np.ones(channels, dtype=np.float32))
+        self.bias = Parameter(np.zeros(channels, dtype=np.float32))
+        self.register_buffer("running_mean", np.zeros(channels, dtype=np.float32))
+        self.register_buffer("running_var", np.ones(channels, dtype=np.float32))
+
+    def forward(self, x):
+        return ops.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var,
+                              training=self.training, momentum=self.momentum, eps=self.eps)
+
+    def extra_repr(self):
+        return f"{self.channels}"
+
+
+class Residual(Module):
+    """x + fn(x): the skip connection that lets deep stacks train."""
+
+    def __init__(self, fn: Module):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return x + self.fn(x)
+
+
+class ChannelMixingMLP(Module):
+    """Linear -> GELU -> Linear over the channel axis: looks *inside* each patch."""
+
+    def __init__(self, dim: int, hidden_dim: int):
+        super().__init__()
+        self.fc1 = Linear(dim, hidden_dim)
+        self.act = GELU()
+        self.fc2 = Linear(hidden_dim, dim)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+def linear_over_tokens(x, layer: Linear):
+    """Apply `layer` along axis 1 of x (N, S, C) instead of the last axis.
+
+    This equals transpose -> layer -> transpose back, but needs no copies:
+    for weight W of shape (S, S'), Wᵀ @ x multiplies every (S, C) slice at once,
+    giving (N, S', C) directly.
+    """
+    return ops.matmul(layer.weight.T, x) + layer.bias.reshape(-1, 1)
+
+
+class TokenMixingMLP(Module):
+    """Linear -> GELU -> Linear along the token axis: mixes *between* patches.
+
+    Each channel's column of the table (its value at all S patches) goes through the
+    same MLP S -> hidden -> S. Weights are shared across channels; they do not depend
+    on the input (this is not attention).
+    """
+
+    def __init__(self, num_tokens: int, hidden_dim: int):
+        super().__init__()
+        self.fc1 = Linear(num_tokens, hidden_dim)
+        self.act = GELU()
+        self.fc2 = Linear(hidden_dim, num_tokens)
+
+    def forward(self, x):
+        return linear_over_tokens(self.act(linear_over_tokens(x, self.fc1)), self.fc2)
+
+
+class MixerBlock(Module):
+    """One MLP-Mixer layer on the (N, S, C) table, pre-norm with two skip connections."""
+
+    def __init__(self, num_tokens: int, dim: int, token_dim: int, channel_dim: int):
+        super().__init__()
+        self.norm1 = LayerNorm(dim)
+        self.token_mlp = TokenMixingMLP(num_tokens, token_dim)
+        self.norm2 = LayerNorm(dim)
+        self.channel_mlp = ChannelMixingMLP(dim, channel_dim)
+
+    def forward(self, x):
+        x = x + self.token_mlp(self.norm1(x))
+        return x + self.channel_mlp(self.norm2(x))
+
+
+class ConvMixerBlock(Module):
+    """One ConvMixer layer on (N, H, W, C): spatial mixing, then channel mixing."""
+
+    def __init__(self, dim: int, kernel_size: int):
+        super().__init__()
+        self.spatial = Residual(Sequential(DepthwiseConv2d(dim, kernel_size), GELU(), BatchNorm2d(dim)))
+        self.pointwise = PointwiseConv2d(dim, dim)
+        self.act = GELU()
+        self.norm = BatchNorm2d(dim)
+
+    def forward(self, x):
+        return self.norm(self.act(self.pointwise(self.spatial(x))))

@@ -1,0 +1,51 @@
+"""Command-line smoke tests (quick mode) and argument errors."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from minimixer.cli import main
+
+
+def test_presets_lists_all_with_counts(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert "convmixer-cifar10" in out and "4,360,970" in out
+
+
+def test_train_quick_then_evaluate_the_checkpoint(tmp_path, capsys):
+    assert main(["train", "--quick", "--out", str(tmp_path), "--model", "convmixer-digits"]) == 0
+    run_dir = tmp_path / "convmixer-digits"
+    for name in ("checkpoint.npz", "history.json", "history.csv", "curves.png"):
+        assert (run_dir / name).exists(), name
+    out = capsys.readouterr().out
+    assert "test acc" in out
+    assert main(["evaluate", "--checkpoint", str(run_dir)]) == 0
+    assert "accuracy" in capsys.readouterr().out
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        main(["train", "--quick", "--resume", "--out", str(tmp_path), "--model", "mlpmixer-digits"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--epochs", "0"], "must be a positive integer"),
+    (["train", "--model", "resnet"], "invalid choice"),
+    (["train", "--bogus"], "unrecognized arguments"),
+    ([], "required"),
+])
+def test_bad_flags_get_argparse_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_module_entry_point_help():
+    result = subprocess.run([sys.executable, "-m", "minimixer", "train", "--help"],
+                            capture_output=True, text=True, env={**os.environ}, timeout=120)
+    assert result.returncode == 0
+    assert "--data-dir" in result.stdout and "--quick" in result.stdout

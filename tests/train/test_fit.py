@@ -1,0 +1,114 @@
+"""Real short training runs, checkpoints, resume equality and divergence handling."""
+
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import minimixer as mm
+from minimixer import data, models, nn
+from minimixer.train import Recipe, TrainingDiverged, evaluate, fit, read_checkpoint
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load("digits", "train"), data.load("digits", "test")
+
+
+def test_mlp_on_digits_reaches_95_percent(digits):
+    """The first end-to-end run: a plain MLP (flatten -> 64 -> 10) on the digits."""
+    train, test = digits
+    mm.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    fit(model, train, test, Recipe(epochs=15, batch_size=32, lr=1e-2, weight_decay=0.0,
+                                   label_smoothing=0.0), progress=False)
+    _, accuracy, _ = evaluate(model, test, transform=data.default_transforms("digits", train=False))
+    assert accuracy >= 0.95
+
+
+@pytest.mark.parametrize("preset, threshold", [("convmixer-digits", 0.95), ("mlpmixer-digits", 0.93)])
+def test_short_mixer_training_on_digits_passes_threshold(digits, preset, threshold):
+    from minimixer.cli import RECIPES
+
+    train, test = digits
+    mm.manual_seed(0)
+    model = models.create(preset)
+    recipe = RECIPES[preset]
+    recipe = Recipe(**{**recipe.__dict__, "epochs": min(recipe.epochs, 8)})
+    history = fit(model, train, test, recipe, progress=False)
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert history[-1]["test_acc"] >= threshold
+
+
+def small_run(tmp_path, epochs, resume=None, seed=0, init_seed=None):
+    train = data.load("digits", "train")
+    train = type(train)(train[0][:256], train[1][:256])
+    mm.manual_seed(seed if init_seed is None else init_seed)
+    model = models.create("convmixer-digits")
+    recipe = Recipe(epochs=epochs, batch_size=32, lr=3e-3, seed=seed)
+    history = fit(model, train, None, recipe, out_dir=str(tmp_path), resume=resume, progress=False,
+                  config=dict(models.preset_config("convmixer-digits"), preset="convmixer-digits"))
+    return model, history
+
+
+def test_ctrl_c_mid_epoch_then_resume_gives_the_same_weights(tmp_path, monkeypatch):
+    straight, _ = small_run(tmp_path / "straight", epochs=3)
+
+    # The same plan, with Ctrl-C (a real SIGINT) arriving during the 12th batch,
+    # in the middle of the second epoch (256 images / 32 = 8 batches per epoch).
+    import minimixer.train as train_module
+
+    real_transforms, calls = train_module.default_transforms, []
+
+    def transforms_with_ctrl_c(name, train):
+        inner = real_transforms(name, train)
+
+        def transform(images, rng=None):
+            calls.append(1)
+            if train and len(calls) == 12:
+                os.kill(os.getpid(), signal.SIGINT)
+            return inner(images, rng)
+
+        return transform
+
+    monkeypatch.setattr(train_module, "default_transforms", transforms_with_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        small_run(tmp_path / "split", epochs=3)
+    monkeypatch.setattr(train_module, "default_transforms", real_transforms)
+    _, meta, _ = read_checkpoint(tmp_path / "split" / "checkpoint.npz")
+    assert meta["epoch"] == 1  # one complete epoch, the second one part-way
+
+    # Resume into a model built with another seed: everything must come from the file.
+    resumed, history = small_run(tmp_path / "split", epochs=3, init_seed=99,
+                                 resume=str(tmp_path / "split" / "checkpoint.npz"))
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_checkpoint_is_npz_without_pickle_and_history_files_exist(tmp_path):
+    small_run(tmp_path, epochs=1)
+    path = tmp_path / "checkpoint.npz"
+    with np.load(path, allow_pickle=False) as archive:
+        assert any(k.startswith("model/") for k in archive.files)
+        assert any(k.startswith("optimizer/") for k in archive.files)
+    state, meta, _ = read_checkpoint(path)
+    assert meta["epoch"] == 1 and meta["config"]["preset"] == "convmixer-digits"
+    assert json.loads((tmp_path / "history.json").read_text())[0]["epoch"] == 1
+    assert (tmp_path / "history.csv").read_text().startswith("epoch,")
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
+
+
+def test_nan_loss_stops_with_clear_message_and_keeps_last_checkpoint(tmp_path):
+    model, _ = small_run(tmp_path, epochs=1)
+    before = (tmp_path / "checkpoint.npz").read_bytes()
+    train = data.load("digits", "train")
+    bad = type(train)(train[0][:64], train[1][:64])
+    with mm.no_grad():
+        model.head.weight.data = np.full(model.head.weight.shape, np.nan)
+    with pytest.raises(TrainingDiverged, match="loss became nan"):
+        fit(model, bad, None, Recipe(epochs=1, batch_size=32), out_dir=str(tmp_path), progress=False)
+    assert (tmp_path / "checkpoint.npz").read_bytes() == before
