@@ -81,6 +81,13 @@ print(f"test accuracy before training: {accuracy_before:.1%} (guessing would giv
 # `train.fit` runs the loop for us: show a batch of 64 digits, measure how wrong
 # the guesses were (the *loss*), nudge the weights, repeat. After every epoch it
 # also checks the test digits. Watch the loss go down and the accuracy go up.
+#
+# Two things in the curves may look odd. The size of the nudges (the *learning
+# rate*, right panel) first grows and then shrinks to zero: big steps while the
+# weights are far off, careful ones at the end. And the training loss stays
+# above the test loss: during training the Mixer is asked never to be completely
+# sure of an answer (a trick called *label smoothing* that helps it generalise),
+# so its training loss cannot reach zero, while the test loss is measured plainly.
 
 # %%
 section(f"3. Training for {EPOCHS} epochs")
