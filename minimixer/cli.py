@@ -1,4 +1,4 @@
-"""The command line: `python -m minimixer train | evaluate | presets`.
+"""The command line: `python -m minimixer train | evaluate | presets | show | check`.
 
 `python -m minimixer train` with no flags trains the two digits presets (ConvMixer,
 then MLP-Mixer) on the bundled UCI digits and prints a summary table. Runs are written
@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--threads", type=_positive_int, help="CPU threads")
 
     commands.add_parser("presets", help="list the model presets with parameter counts")
+
+    show = commands.add_parser("show", help="write the standard figures of a trained run")
+    show.add_argument("run", metavar="RUN_DIR_OR_CHECKPOINT", help="a run directory or its checkpoint.npz")
+    show.add_argument("--data-dir", help="folder holding downloaded datasets")
+
+    check = commands.add_parser("check", help="check a classroom exercise file (lessons/exercises)")
+    check.add_argument("exercise", metavar="EXERCISE_FILE", help="your edited exercise file")
     return parser
 
 
@@ -164,7 +171,22 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "presets": cmd_presets}
+def cmd_show(args) -> int:
+    from .show import show_run
+
+    for path in show_run(args.run, data_dir=args.data_dir):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .check import main as check_main
+
+    return check_main([args.exercise])
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "presets": cmd_presets, "show": cmd_show,
+            "check": cmd_check}
 
 
 def main(argv=None) -> int:

@@ -24,6 +24,9 @@ def test_train_quick_then_evaluate_the_checkpoint(tmp_path, capsys):
     assert "test acc" in out
     assert main(["evaluate", "--checkpoint", str(run_dir)]) == 0
     assert "accuracy" in capsys.readouterr().out
+    assert main(["show", str(run_dir)]) == 0
+    for name in ("confusion.png", "predictions.png", "patch_filters.png", "depthwise.png"):
+        assert (run_dir / name).stat().st_size > 1000, name
 
 
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
