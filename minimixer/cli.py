@@ -21,9 +21,9 @@ from .train import CHECKPOINT_NAME, Recipe, evaluate, fit, read_checkpoint
 # How each preset is trained by default: chosen to reach the accuracies recorded in
 # README.md with the commands shown there.
 RECIPES = {
-    "convmixer-digits": Recipe(epochs=12, batch_size=64, lr=5e-3, weight_decay=0.01,
+    "convmixer-digits": Recipe(epochs=8, batch_size=64, lr=5e-3, weight_decay=0.01,
                                label_smoothing=0.1),
-    "mlpmixer-digits": Recipe(epochs=30, batch_size=64, lr=2e-3, weight_decay=0.05,
+    "mlpmixer-digits": Recipe(epochs=15, batch_size=64, lr=5e-3, weight_decay=0.1,
                               label_smoothing=0.1),
     "convmixer-mnist": Recipe(epochs=6, batch_size=128, lr=5e-3, weight_decay=0.01),
     "mlpmixer-mnist": Recipe(epochs=10, batch_size=128, lr=2e-3, weight_decay=0.05),
