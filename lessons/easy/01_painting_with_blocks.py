@@ -155,12 +155,13 @@ sizes = [1, 2, 4, 8]
 fig, axes = plt.subplots(1, len(sizes), figsize=(10, 2.9))
 for ax, size in zip(axes, sizes):
     count = (8 // size) ** 2
-    print(f"block size {size}: {count:>2} block(s) of {size * size:>2} numbers")
+    blocks_word = "block " if count == 1 else "blocks"
+    print(f"block size {size}: {count:>2} {blocks_word} of {size}x{size} pixels")
     ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255)
     for k in range(1, 8 // size):
         ax.axhline(k * size - 0.5, color="gold", linewidth=1)
         ax.axvline(k * size - 0.5, color="gold", linewidth=1)
-    ax.set_title(f"{size}x{size}: {count} blocks")
+    ax.set_title(f"{size}x{size}: {count} {blocks_word.strip()}")
     ax.set_xticks([])
     ax.set_yticks([])
 save(fig, args, "block_sizes")

@@ -68,7 +68,7 @@ print(f"pictures {pictures.shape} -> tables {table.shape}  (pictures, blocks, fe
 # and gives back 8 new numbers for that same block. It never sees the other
 # blocks. Three checks prove it:
 #
-# 1. Feeding it one block on its own gives exactly the row it produces for that
+# 1. Feeding it one block on its own gives the same row it produces for that
 #    block inside the full table: the other 15 blocks made no difference.
 # 2. Changing one block changes only that block's output row.
 # 3. Shuffling the blocks just shuffles the output rows in the same way: the
@@ -106,7 +106,7 @@ channel_influence = np.abs(channel_mixing(changed).numpy() - out).sum(axis=2)
 # other. And it uses the very same small network for each of the 8 features.
 # The checks mirror the ones above:
 #
-# 1. Feeding one feature column alone gives exactly that column of the output.
+# 1. Feeding one feature column alone gives the same column of the output.
 # 2. Changing one block changes the output of *all* 16 blocks.
 # 3. Shuffling the features just shuffles the output columns. But shuffling the
 #    *blocks* does not just shuffle the output: token mixing knows where each

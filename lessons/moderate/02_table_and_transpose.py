@@ -13,7 +13,10 @@
 # * the **channel-mixing** MLP works along the C axis: for each patch separately,
 #   it combines that patch's channels. It mixes *per-location features*.
 #
-# (Some write-ups swap these two descriptions; the shapes below settle it.)
+# (Some write-ups swap these two descriptions, and some call MLP-Mixer a
+# "Convolutional Mixer", merging it with ConvMixer, a different model that mixes
+# space with depthwise convolutions. The shapes below settle the first point;
+# the next lesson makes the link to convolutions precise.)
 #
 # A `Linear` layer in minimixer acts on the **last** axis. Channel mixing is
 # therefore a plain `Linear` on the table. Token mixing needs the S axis last:
