@@ -34,7 +34,7 @@ EPOCHS = 3 if args.quick else 12
 # The accuracy this run must reach on the test digits. Measured: quick (3 epochs)
 # reaches about 0.89, the full run (12 epochs) about 0.97; the bars sit below that
 # with room for small differences between machines, not low enough to hide a bug.
-MUST_REACH = 0.80 if args.quick else 0.93
+MUST_REACH = 0.85 if args.quick else 0.93
 
 # %% [markdown]
 # ## The digits, split in two
