@@ -224,7 +224,9 @@ print(f"\nat the tiny size, NumPy is {tiny['loops'] / tiny['numpy']:,.1f}x faste
 # Threads: Numba's `prange` splits the rows among `mm.get_num_threads()` threads. On
 # a machine shared with other work, two threads rarely give a full 2×; on a busy one
 # they can even be slower than one, because a thread that waits for a core stalls
-# the whole parallel loop.
+# the whole parallel loop. NumPy's matrix products have a thread pool of their own
+# (BLAS); when both pools want the same two cores, small matrix products can become
+# 10-100x slower. The training lessons (3-5) therefore run BLAS on one thread.
 
 # %%
 largest = rows[-1]
