@@ -330,6 +330,7 @@ def machine_info(np, numba, torch):
         "NumPy": f"{np.__version__} ({blas})",
         "Numba": f"{numba.__version__} (threading layer {numba.threading_layer()})",
         "PyTorch": torch.__version__ if torch is not None else "not installed",
+        "Load average (1 min) at the end": f"{os.getloadavg()[0]:.1f} (other processes share the machine)",
         "Environment": ", ".join(f"{k}={os.environ[k]}" for k in
                                  ("OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY")),
     }

@@ -14,6 +14,8 @@ Rules the kernels follow (see the docstrings for which loop is parallel):
   The chunk count does not depend on the thread count (up to 16 threads), so
   results are reproducible.
 * Nothing is allocated inside a prange body.
+* Small jobs run on the calling thread only (``_launch``): waking the worker
+  threads would take longer than the job.
 * The inner loop runs over the contiguous channel axis, so LLVM vectorises it.
 * ``fastmath`` is only switched on for the small row-sum helpers (so LLVM
   may reorder the additions and vectorise them), never for a whole kernel.
@@ -146,15 +148,19 @@ def _row_dot3(a, b, c):
 
 @njit(parallel=True, cache=True)
 def _patchify_kernel(x, p, out):
-    """prange over (image, patch row): each writes its own out[n, r]."""
+    """prange over (image, patch row): each writes its own out[n, r].
+
+    The loops walk each image row from left to right (q, j), so the reads
+    are sequential.
+    """
     n_img, height, width, channels = x.shape
     rows = height // p
     cols = width // p
     for task in prange(n_img * rows):
         n = task // rows
         r = task % rows
-        for q in range(cols):
-            for i in range(p):
+        for i in range(p):
+            for q in range(cols):
                 for j in range(p):
                     start = (i * p + j) * channels
                     for c in range(channels):
@@ -163,14 +169,15 @@ def _patchify_kernel(x, p, out):
 
 @njit(parallel=True, cache=True)
 def _unpatchify_kernel(patches, p, out):
-    """prange over (image, patch row): each writes its own p image rows."""
+    """prange over (image, patch row): each writes its own p image rows,
+    each row from left to right."""
     n_img, rows, cols, _ = patches.shape
     channels = out.shape[3]
     for task in prange(n_img * rows):
         n = task // rows
         r = task % rows
-        for q in range(cols):
-            for i in range(p):
+        for i in range(p):
+            for q in range(cols):
                 for j in range(p):
                     start = (i * p + j) * channels
                     for c in range(channels):
