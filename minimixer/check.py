@@ -147,7 +147,8 @@ def check(exercise: str, title: str):
 
 
 # ============================================================================ helpers for checks
-NOT_WRITTEN_HINT = "replace the `raise NotImplementedError` (or `...`) with your code, then run the check again."
+NOT_WRITTEN_HINT = ("replace the `raise NotImplementedError` (or `...`) with your code, "
+                    "then run the check again.")
 
 
 def call(module, name: str, *args, error_hint: str = ""):
@@ -234,7 +235,8 @@ def _difference(got: np.ndarray, expected: np.ndarray) -> str:
     at = np.unravel_index(int(np.argmax(diff)), diff.shape)
     at_text = tuple(int(i) for i in at)
     return (f"{int(wrong.sum())} of {wrong.size} values differ; the largest difference is "
-            f"{diff[at]:.3g} at index {at_text} (got {float(got[at]):.5g}, expected {float(expected[at]):.5g}).")
+            f"{diff[at]:.3g} at index {at_text} "
+            f"(got {float(got[at]):.5g}, expected {float(expected[at]):.5g}).")
 
 
 def expect_float32(what: str, got) -> None:
@@ -267,8 +269,9 @@ def _tanh_grad(module, x: np.ndarray, g: np.ndarray) -> np.ndarray:
         raise Failure("`Tanh.backward` is not written yet (it raises NotImplementedError).",
                       NOT_WRITTEN_HINT) from None
     except Exception as error:  # noqa: BLE001
-        raise Failure("backward " + _describe_crash(error, module), "backward returns a tuple with one gradient "
-                      "per input: `return (grad_x,)`, with grad_x of the same shape as x.") from None
+        raise Failure("backward " + _describe_crash(error, module),
+                      "backward returns a tuple with one gradient per input: `return (grad_x,)`, "
+                      "with grad_x of the same shape as x.") from None
     if xt.grad is None:
         raise Failure("after backward, x.grad is still None: backward gave no gradient for x.",
                       "return the gradient as a 1-tuple: `return (grad_x,)`.")
@@ -278,7 +281,8 @@ def _tanh_grad(module, x: np.ndarray, g: np.ndarray) -> np.ndarray:
 def _tanh_mistakes(x, g):
     y = np.tanh(x)
     return [
-        (-g * (1 - y * y), "the sign is flipped: tanh is increasing, so d tanh/dx = 1 - tanh(x)² is positive."),
+        (-g * (1 - y * y),
+         "the sign is flipped: tanh is increasing, so d tanh/dx = 1 - tanh(x)² is positive."),
         (g * (1 - x * x), "you used x where the saved output belongs: the slope is 1 - tanh(x)² = 1 - y², "
                           "and ctx.saved_tensors holds y, not x."),
         (g * (1 - np.tanh(y) ** 2), "y is already tanh(x): the slope is 1 - y², no second tanh."),
@@ -357,7 +361,8 @@ MATMUL_SHAPES_HINT = ("follow the shapes: A is (n, k), B is (k, m), grad_out is 
 def _matmul_mistakes_a(a, b, g):
     return [
         (maybe(lambda: g @ b), "dA needs Bᵀ: dA = grad_out @ B.T (the transpose is missing)."),
-        (maybe(lambda: b.T @ g), "the order of the product matters: dA = grad_out @ B.T, not B.T @ grad_out."),
+        (maybe(lambda: b.T @ g),
+         "the order of the product matters: dA = grad_out @ B.T, not B.T @ grad_out."),
         (maybe(lambda: a.T @ g), "you returned dB where dA belongs: return (grad_a, grad_b) in the order "
                                  "of forward's inputs (a, b)."),
         (maybe(lambda: -(g @ b.T)), "the sign is flipped: dA = grad_out @ B.T."),
@@ -526,15 +531,18 @@ def _depthwise_mistakes(x, w, b):
          "(i goes with the height axis H, j with the width axis W)."),
         (maybe(conv, x, np.ascontiguousarray(w[::-1, ::-1]), b),
          "the kernel is flipped: that is the textbook convolution. Deep-learning 'convolutions' "
-         "(PyTorch's and minimixer's) are cross-correlations: y[h, w] += xpad[h + i, w + j] * w[i, j], no flip."),
+         "(PyTorch's and minimixer's) are cross-correlations: "
+         "y[h, w] += xpad[h + i, w + j] * w[i, j], no flip."),
         (maybe(_depthwise_with_padding, x, w, b, k // 2) if k % 2 == 0 else None,
          f"for an even kernel (k = {k}) the extra zero row/column goes at the bottom/right: "
-         f"pad (k-1)//2 = {(k - 1) // 2} before and k-1-(k-1)//2 = {k - 1 - (k - 1) // 2} after, as PyTorch does."),
+         f"pad (k-1)//2 = {(k - 1) // 2} before and k-1-(k-1)//2 = {k - 1 - (k - 1) // 2} after, "
+         "as PyTorch does."),
         (maybe(_depthwise_valid, x, w, b),
          "the output must keep the input's height and width ('same' padding): pad with zeros first."),
     ]
     if b is not None:
-        mistakes.append((maybe(conv, x, w, None), "the bias b is missing: add b[c] to every output of channel c."))
+        mistakes.append((maybe(conv, x, w, None),
+                         "the bias b is missing: add b[c] to every output of channel c."))
     return mistakes
 
 
@@ -665,8 +673,8 @@ def _mixer_block_mistakes(x, p):
     ]
 
 
-BLOCK_HINT = ("x = x + token_mlp(norm1(x)ᵀ)ᵀ, then x = x + channel_mlp(norm2(x)), with the LayerNorms over "
-              "channels and the token MLP on the transposed (N, C, S) table.")
+BLOCK_HINT = ("x = x + token_mlp(norm1(x)ᵀ)ᵀ, then x = x + channel_mlp(norm2(x)), "
+              "with the LayerNorms over channels and the token MLP on the transposed (N, C, S) table.")
 
 
 def _block_case(title, n, s, c, token_dim, channel_dim):
@@ -801,7 +809,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m minimixer check",
         description="Check classroom exercises against minimixer's own implementation.")
-    parser.add_argument("files", nargs="*", help="exercise files (e.g. lessons/exercises/03_depthwise_conv.py)")
+    parser.add_argument("files", nargs="*",
+                        help="exercise files (e.g. lessons/exercises/03_depthwise_conv.py)")
     parser.add_argument("--list", action="store_true", help="list the exercises the checker knows")
     try:
         args = parser.parse_args(argv)

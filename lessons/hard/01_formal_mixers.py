@@ -54,20 +54,21 @@ rng = np.random.default_rng(0)
 # channels"). Each of L blocks applies, with LN the LayerNorm over the C channels of
 # each row:
 #
-#     U = Z + ( W₂ σ( W₁ LN(Z) ) )             token mixing, on the columns:  W₁ ∈ ℝ^{D_S×S}, W₂ ∈ ℝ^{S×D_S}
-#     Z' = U + σ( LN(U) W₃ ) W₄                channel mixing, on the rows:   W₃ ∈ ℝ^{C×D_C}, W₄ ∈ ℝ^{D_C×C}
+#     U  = Z + W₂ σ( W₁ LN(Z) )       token mixing (columns):  W₁ ∈ ℝ^{D_S×S}, W₂ ∈ ℝ^{S×D_S}
+#     Z' = U + σ( LN(U) W₃ ) W₄       channel mixing (rows):   W₃ ∈ ℝ^{C×D_C}, W₄ ∈ ℝ^{D_C×C}
 #
-# (biases left out of the formulas, present in the code). W₁ acts on each column
-# LN(Z)[:, c] — one channel seen at all S patches — so it mixes *across patches*;
-# every channel uses the same W₁. W₃ acts on each row — one patch, all its channels —
-# so it mixes *across channels*; every patch uses the same W₃. After the last block:
-# y = LN(Z_L) averaged over the S rows, then a linear head.
+# (biases left out of the formulas, present in the code; minimixer stores every weight
+# as (in, out), so `token_mlp.fc1.weight` is W₁ᵀ and `channel_mlp.fc1.weight` is W₃).
+# W₁ acts on each column LN(Z)[:, c] — one channel seen at all S patches — so it
+# mixes *across patches*; every channel uses the same W₁. W₃ acts on each row — one
+# patch, all its channels — so it mixes *across channels*; every patch uses the same
+# W₃. After the last block: y = LN(Z_L) averaged over the S rows, then a linear head.
 #
 # **ConvMixer.** The embedded patches stay a grid z ∈ ℝ^{H/p×W/p×C}:
 #
 #     z₀  = BN( σ( Conv_{p×p, stride p}(X) ) )
-#     z'ℓ = BN( σ( DepthwiseConv_{k×k}(zℓ₋₁) ) ) + zℓ₋₁     spatial mixing, one k×k filter per channel
-#     zℓ  = BN( σ( PointwiseConv_{1×1}(z'ℓ) ) )            channel mixing, the same C×C matrix at every cell
+#     z'ℓ = BN( σ( DepthwiseConv_{k×k}(zℓ₋₁) ) ) + zℓ₋₁   spatial mixing: one k×k filter per channel
+#     zℓ  = BN( σ( PointwiseConv_{1×1}(z'ℓ) ) )          channel mixing: one C×C matrix, every cell
 #
 # then global average pooling over the grid and a linear head. Note the residual
 # wraps only the depthwise step, and BatchNorm (statistics over batch and space)
@@ -217,11 +218,11 @@ save(fig, args, "patch_embedding_as_conv")
 # %% [markdown]
 # ## 4. Depthwise, then pointwise: who mixes what
 #
-# A depthwise k×k convolution has weight w ∈ ℝ^{k×k×C}: output channel c at cell (h, w)
-# is Σᵢⱼ w[i, j, c] · z[h+i−⌊(k−1)/2⌋, w+j−⌊(k−1)/2⌋, c]. It reads a k×k neighbourhood
+# A depthwise k×k convolution has weight w ∈ ℝ^{k×k×C}: output channel c at cell (h, v)
+# is Σᵢⱼ w[i, j, c] · z[h+i−t, v+j−t, c] with t = ⌊(k−1)/2⌋. It reads a k×k neighbourhood
 # but **only channel c**: it mixes spatial locations within each channel. A pointwise
-# 1×1 convolution has weight V ∈ ℝ^{C×C}: output at (h, w) is z[h, w, :] · V. It reads
-# **only cell (h, w)** but all its channels: it mixes channels at each location.
+# 1×1 convolution has weight V ∈ ℝ^{C×C}: output at (h, v) is z[h, v, :] · V. It reads
+# **only cell (h, v)** but all its channels: it mixes channels at each location.
 #
 # The cleanest proof is an impulse: a feature map that is zero except for a single 1
 # at one cell in one channel. What each operation does to it shows its reach.
@@ -303,7 +304,8 @@ grid[:, centre, centre, :].sum().backward()
 rows_hit = np.flatnonzero(np.abs(picture.grad[0, :, :, 0]).sum(axis=1) > 0)
 measured = rows_hit.max() - rows_hit.min() + 1
 predicted = 2 * (1 + 2 * (3 - 1))
-print(f"ConvMixer(depth 2, k 3, p 2): receptive field {measured} pixels wide, formula p(1 + L(k-1)) = {predicted}")
+print(f"ConvMixer(depth 2, k 3, p 2): receptive field {measured} pixels wide, "
+      f"formula p(1 + L(k-1)) = {predicted}")
 assert measured == predicted
 
 # %% [markdown]
@@ -328,7 +330,8 @@ running_mean, running_var = np.zeros(32, np.float32), np.ones(32, np.float32)
 bn = ops.batch_norm(fmap, None, None, running_mean, running_var, training=True).numpy()
 print(f"BatchNorm: per-channel mean {np.abs(bn.mean(axis=(0, 1, 2))).max():.1e}, "
       f"per-channel variance {bn.var(axis=(0, 1, 2)).mean():.4f}")
-assert np.allclose(bn.mean(axis=(0, 1, 2)), 0, atol=1e-5) and np.allclose(bn.var(axis=(0, 1, 2)), 1, atol=1e-3)
+assert np.allclose(bn.mean(axis=(0, 1, 2)), 0, atol=1e-5)
+assert np.allclose(bn.var(axis=(0, 1, 2)), 1, atol=1e-3)
 print(f"running mean after one step (momentum 0.1): {running_mean[:3].round(3)} ... "
       f"(0.1 × batch mean {fmap.mean(axis=(0, 1, 2))[:3].round(3)})")
 assert np.allclose(running_mean, 0.1 * fmap.mean(axis=(0, 1, 2)), atol=1e-5)
@@ -401,9 +404,9 @@ with mm.no_grad():
     head = mlp_mixer.head
     assert np.allclose(logits, pooled @ head.weight.numpy() + head.bias.numpy(), atol=1e-5)
     feats = conv_mixer.features(images28).numpy()                                # (3, 14, 14, C)
+    head = conv_mixer.head
     assert np.allclose(conv_mixer(images28).numpy(),
-                       feats.mean(axis=(1, 2)) @ conv_mixer.head.weight.numpy() + conv_mixer.head.bias.numpy(),
-                       atol=1e-4)
+                       feats.mean(axis=(1, 2)) @ head.weight.numpy() + head.bias.numpy(), atol=1e-4)
     bigger = rng.standard_normal((3, 36, 36, 1)).astype(np.float32)
     print(f"ConvMixer on 36x36 images: logits {conv_mixer(bigger).shape}")
     try:

@@ -16,7 +16,7 @@
 # The specification, for x ∈ ℝ^{N×H×W×C}, kernel w ∈ ℝ^{k×k×C}, bias b ∈ ℝ^C, stride 1,
 # "same" zero padding with t = ⌊(k−1)/2⌋ rows/columns before and k−1−t after:
 #
-#     y[n, h, v, c] = b[c] + Σ_{i,j < k} x[n, h+i−t, v+j−t, c] · w[i, j, c]     (x = 0 outside the image)
+#     y[n, h, v, c] = b[c] + Σ_{i,j < k} x[n, h+i−t, v+j−t, c] · w[i, j, c]   (x = 0 outside)
 #
 # Run: `python lessons/hard/02_depthwise_three_ways.py [--quick] [--out DIR]`.
 # Quick: a few seconds. Full: about a minute (it times the CIFAR-10-sized layer too).
@@ -79,8 +79,9 @@ def depthwise_loops(x, w, b=None):
 # taps (i, j), adds the padded input shifted by (i, j) and multiplied by w[i, j] (a
 # C-vector, broadcast over N, H, W). The interpreter now runs only k² iterations, and
 # each does N·H·W·C multiply-adds in compiled NumPy code. The price is memory traffic:
-# every tap reads a shifted copy of the input and reads and writes the whole output,
-# so the data streams through memory about k² times.
+# every tap reads a shifted window of the input, writes the product to a temporary
+# array and adds that into the whole output, so the data streams through memory
+# several times per tap, k² taps in all.
 #
 # ## 3. Numba: one pass, parallel rows, vectorised channels
 #
@@ -107,6 +108,11 @@ print("Numba:  minimixer.kernels.fast.depthwise_conv2d_forward"
 
 # %%
 section("2. Agreement on odd, even and oversized kernels")
+# The first call of a Numba kernel in a process loads its machine code from the disk
+# cache, or compiles it when there is none (a second or so): time it on its own.
+start = time.perf_counter()
+fast.depthwise_conv2d_forward(np.ones((1, 4, 4, 2), np.float32), np.ones((3, 3, 2), np.float32))
+print(f"first Numba call (load from cache or compile): {time.perf_counter() - start:.3f} s")
 CASES = [  # (N, H, W, C, k, bias)
     (2, 5, 5, 3, 3, True),
     (1, 6, 7, 4, 2, True),
@@ -139,9 +145,7 @@ print("backward (grad_x, grad_w, grad_b): Numba agrees with NumPy")
 # ## 5. Timing
 #
 # Each measurement is the best of a few repeats (the minimum is the least disturbed
-# by other programs). The first Numba call of a process loads the compiled code from
-# the on-disk cache, or compiles it if there is none; it is timed separately. The
-# loops run only on the smallest size: at the preset sizes they would take minutes.
+# by other programs). The loops run only on the smallest size: at the preset sizes they would take minutes.
 # The layer sizes are one depthwise layer of each ConvMixer preset, at a training
 # batch size: digits (64 images, 8×8 grid, 64 channels, k 3), MNIST (128, 14×14, 128,
 # k 7) and CIFAR-10 (128, 16×16, 256, k 5).
@@ -168,11 +172,6 @@ SIZES = {  # label: (N, H, W, C, k)
 if not args.quick:
     SIZES["CIFAR-10 layer"] = (128, 16, 16, 256, 5)
 repeats = 5 if args.quick else 10
-
-x0 = rng.standard_normal((1, 4, 4, 2)).astype(np.float32)
-start = time.perf_counter()
-fast.depthwise_conv2d_forward(x0, np.ones((3, 3, 2), np.float32))
-print(f"first Numba call (load from cache or compile): {time.perf_counter() - start:.3f} s")
 
 rows = []
 for label, (n, h, v, c, k) in SIZES.items():

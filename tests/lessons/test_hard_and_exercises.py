@@ -32,7 +32,8 @@ HARD_LESSON_FIGURES = {
     "02_depthwise_three_ways.py": ["depthwise_timings.png"],
     "03_train_and_compare.py": ["comparison.png", "history_convmixer.png", "history_mlpmixer.png"],
     "04_what_they_learned.py": ["patch_filters_mlpmixer.png", "patch_filters_convmixer.png",
-                                "depthwise_kernels.png", "token_mixing.png", "token_mixing_untrained.png"],
+                                "depthwise_kernels.png", "depthwise_kernels_change.png", "token_mixing.png",
+                                "token_mixing_untrained.png", "token_mixing_change.png"],
     "05_patch_shuffle.py": ["shuffled_examples.png", "shuffle_accuracy.png"],
 }
 
@@ -155,7 +156,8 @@ def test_tanh_backward_with_a_sign_error(tmp_path):
 
 def test_tanh_backward_using_x_instead_of_y(tmp_path):
     body = TANH_FORWARD.replace("ctx.save_for_backward(y)", "ctx.save_for_backward(x)")
-    path = _write(tmp_path, "backward_rule", body.format("g * (1 - y * y)") + MATMUL.format("g @ b.T, a.T @ g"))
+    path = _write(tmp_path, "backward_rule",
+                  body.format("g * (1 - y * y)") + MATMUL.format("g @ b.T, a.T @ g"))
     assert "you used x where the saved output belongs" in _failing_hints(path)
 
 
