@@ -119,6 +119,7 @@ HEADER = f"{'mean spatial frequency of':<34}{'W_init':>9}{'W':>9}{'ΔW':>9}{'|Δ
 section("2. Patch-embedding filters")
 for kind in ("mlpmixer", "convmixer"):
     save(viz.plot_patch_filters(trained[kind], max_filters=64), args, f"patch_filters_{kind}")
+save(viz.plot_patch_filters(learned_change("mlpmixer"), max_filters=64), args, "patch_filters_mlpmixer_change")
 
 
 def filter_pictures(model):
@@ -207,8 +208,8 @@ rows["token mixing"] = report("token-mixing units (block 0)", token_pictures(unt
 # ## 5. What the numbers say
 #
 # In every row the change ΔW is clearly smoother than the random initialisation
-# (measured: 20–25 % lower mean spatial frequency, already after the 16 steps of the
-# quick run), while W itself has hardly moved from it: brief training adds smooth,
+# (measured on MNIST: 19–37 % lower mean spatial frequency in the full run, 20–25 %
+# already after the 16 steps of the quick run), while W itself has hardly moved: brief training adds smooth,
 # spatially coherent structure on top of noise. Why smooth? Each weight's gradient is
 # a sum over training images of (input) × (error signal), and neighbouring pixels —
 # and neighbouring patches — of natural images are strongly correlated, so the

@@ -32,6 +32,7 @@ HARD_LESSON_FIGURES = {
     "02_depthwise_three_ways.py": ["depthwise_timings.png"],
     "03_train_and_compare.py": ["comparison.png", "history_convmixer.png", "history_mlpmixer.png"],
     "04_what_they_learned.py": ["patch_filters_mlpmixer.png", "patch_filters_convmixer.png",
+                                "patch_filters_mlpmixer_change.png",
                                 "depthwise_kernels.png", "depthwise_kernels_change.png", "token_mixing.png",
                                 "token_mixing_untrained.png", "token_mixing_change.png"],
     "05_patch_shuffle.py": ["shuffled_examples.png", "shuffle_accuracy.png"],
