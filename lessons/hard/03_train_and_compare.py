@@ -25,8 +25,8 @@
 # [--train-size N] [--epochs E]`.
 # Quick: one epoch on 256 images (seconds to a minute; the accuracies then mean little).
 # Full: on MNIST 10,000 training images for 2 epochs, tested on 5,000 test images —
-# about 8–10 minutes on 2 cores (the ConvMixer takes two thirds of it); on the digits
-# about 20 seconds.
+# 5 to 10 minutes on 2 cores depending on how busy they are (the ConvMixer takes most
+# of it); on the digits about 20 seconds.
 # `--train-size 60000 --epochs 6` trains on all of MNIST (an hour or more).
 
 # %%
@@ -181,7 +181,7 @@ for preset, r in results.items():
 
 # %% [markdown]
 # What the full run shows (measured on MNIST, 10,000 training images, 2 epochs): the
-# ConvMixer reaches about 98.6 % test accuracy, the MLP-Mixer about 88 %, although
+# ConvMixer reaches about 98 % test accuracy, the MLP-Mixer 85–88 %, although
 # the MLP-Mixer has six times the parameters and more FLOPs. On the 1,438 digits
 # both pass 97 %, the ConvMixer again ahead. That is the inductive bias at work: the
 # ConvMixer is told that neighbourhoods matter and that the same pattern means the

@@ -332,7 +332,11 @@ save(fig, args, "shuffle_accuracy")
 # prediction — the exact argument of section 3, surviving rounding; quick mode checks
 # only that, since one short epoch is too little for accuracy claims. In full mode:
 # the MLP-Mixer's mean accuracy moves by less than a point (the spread between seeds),
-# while the ConvMixer with k > 1 loses accuracy for every seed.
+# while the ConvMixer with k > 1 loses accuracy for every seed. These accuracy checks
+# run on MNIST only: the digits' test set has 359 images, so one image is 0.28 points,
+# and the spread between seeds (measured: up to 7 points for the MLP-Mixer) swamps an
+# effect of a point or two. On the digits the exact checks still hold; the accuracy
+# table is printed for you to judge.
 #
 # How much it loses is worth a close look. On MNIST, with the shuffle at the patch
 # size, the loss is real but modest — one to two points of accuracy, which is more
@@ -352,7 +356,7 @@ save(fig, args, "shuffle_accuracy")
 
 # %%
 assert agreement >= 0.95, f"twin MLP-Mixers agree on only {agreement:.1%} of predictions"
-if not args.quick:
+if not args.quick and dataset == "mnist":
     assert abs(twin_a[0] - twin_b[0]) <= 0.003, (twin_a[0], twin_b[0])
     assert abs(change["MLP-Mixer"]) <= 0.01, change["MLP-Mixer"]
     conv_pairs = accuracies(CONV, "shuffled") - accuracies(CONV, "original")
