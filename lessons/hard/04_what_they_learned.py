@@ -51,7 +51,7 @@ import dataclasses
 import numpy as np
 
 import minimixer as mm
-from minimixer import data, models, viz
+from minimixer import models, viz
 from minimixer.cli import RECIPES
 from minimixer.train import fit
 from _common import parse_args, save, section

@@ -29,7 +29,7 @@
 # Run: `python lessons/hard/05_patch_shuffle.py [--quick] [--out DIR]`.
 # Quick: the exact checks and one epoch on 1,024 images per model (seconds).
 # Full: on MNIST 10,000 training images, 3 epochs per model, three seeds, all 10,000
-# test images (5–6 minutes on 2 cores); on the digits about a minute.
+# test images (5–6 minutes on 2 cores); on the digits under half a minute.
 
 # %%
 import os
@@ -145,10 +145,9 @@ for name, model in [("MLP-Mixer", make_mlp_mixer(0)),
 # W̃₁[t] = W₁[order[t]]: then Σ_t W̃₁[t, j] x̃[t] = Σ_t W₁[order[t], j] x[order[t]] = h_j, the
 # same hidden units. The second layer's columns and bias, permuted the same way, put
 # each output back at the shuffled position. Everything else in the block acts on
-# each token separately, and the final mean over tokens ignores the order. So the twin
-# on shuffled images computes *exactly* what the original computes on the originals:
-# its per-position features are the original's features, shuffled (the shuffle "passes
-# through" every block), and the final mean over positions removes the order.
+# each token separately. So the twin's per-position features on shuffled images are
+# the original's features, shuffled — the shuffle "passes through" every block — and
+# the final mean over positions removes the order: the same logits, exactly.
 #
 # The ConvMixer with k = 1 needs no twin at all: every layer acts on each position on
 # its own, so the shuffle passes through it unchanged. The ConvMixer with k > 1 has no
@@ -215,12 +214,13 @@ print(f"  MLP-Mixer, re-wired twin on shuffled images   {gap_twin:.1e}")
 print(f"  ConvMixer k=1                                 {gap_k1:.1e}")
 print(f"  ConvMixer k={spatial_k}                                 {gap_conv:.1e}")
 assert gap_twin < 1e-4 and gap_k1 < 1e-4
-assert gap_conv > 0.1
+assert gap_conv > 1e-2
 
-# Average pooling ignores the order of the positions, so the logits agree as well.
-assert np.allclose(logits(mlp, probe), logits(twin, probe_shuffled), atol=1e-5)
+# Average pooling ignores the order of the positions, so the k = 1 model's logits agree
+# too. (The MLP-Mixer's head starts at zero, so all its logits are 0 at initialisation;
+# its twins are compared after training, in section 5.)
 assert np.allclose(logits(conv1, probe), logits(conv1, probe_shuffled), atol=1e-5)
-print("logits: the twin on shuffled images = the original on originals; ConvMixer k=1 ignores the shuffle")
+print("ConvMixer k=1: the same logits for shuffled and original images")
 
 # %% [markdown]
 # ## 4. Training on original and shuffled images
