@@ -15,12 +15,13 @@ __version__ = "0.1.0"
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, sum_to, tensor, to_dot
 from . import ops  # noqa: F401  (gives Tensor its operators)
 from .gradcheck import GradcheckError, gradcheck
-from .kernels import get_backend, get_num_threads, set_backend, set_num_threads
+from .kernels import get_backend, set_backend
+from .threads import get_blas_threads, get_num_threads, set_blas_threads, set_num_threads
 from .random import manual_seed
 from . import nn, optim, data  # noqa: E402
 
 __all__ = [
     "Function", "Tensor", "enable_grad", "is_grad_enabled", "no_grad", "sum_to", "tensor",
     "to_dot", "gradcheck", "GradcheckError", "get_backend", "set_backend", "get_num_threads",
-    "set_num_threads", "manual_seed", "nn", "optim", "data",
+    "set_num_threads", "get_blas_threads", "set_blas_threads", "manual_seed", "nn", "optim", "data",
 ]
