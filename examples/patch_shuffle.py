@@ -101,43 +101,44 @@ def main():
     args = parse_args()
     dataset, train, test = load_data(args)
     setup = SETUPS[dataset]
-    epochs = 1 if args.quick else args.epochs or setup["epochs"]
-    seeds = 1 if args.quick else args.seeds
-
     p, size = setup["patch_size"], train.images.shape[1]
     order = np.random.default_rng(0).permutation((size // p) ** 2)
-    shuffled = {"train": data.Dataset(shuffle_patches(train.images, p, order), train.labels),
-                "test": data.Dataset(shuffle_patches(test.images, p, order), test.labels)}
+    shuffled_train = data.Dataset(shuffle_patches(train.images, p, order), train.labels)
+    shuffled_test = data.Dataset(shuffle_patches(test.images, p, order), test.labels)
     print(f"{dataset}: {len(train.labels):,} training, {len(test.labels):,} test images of {size}x{size}; "
-          f"{p}x{p} patches, {len(order)} positions, {int(np.sum(order == np.arange(len(order))))} left in place")
+          f"{p}x{p} patches, {len(order)} positions, {np.sum(order == np.arange(len(order)))} left in place")
 
-    convmixer = f"ConvMixer k={setup['kernel_size']}"
-    lr = {"MLP-Mixer": 2e-3, convmixer: 5e-3}
-    accuracy = {(name, images): [] for name in lr for images in ("original", "shuffled")}
+    epochs = 1 if args.quick else args.epochs or setup["epochs"]
+    seeds = 1 if args.quick else args.seeds
+    variants = {"original": (train, test), "shuffled": (shuffled_train, shuffled_test)}
+    peak_lr = {"MLP-Mixer": 2e-3, f"ConvMixer k={setup['kernel_size']}": 5e-3}
+    accuracy = {(name, images): [] for name in peak_lr for images in variants}
     start = time.perf_counter()
     for seed in range(seeds):
-        for name in lr:
-            recipe = Recipe(epochs=epochs, batch_size=64, lr=lr[name], weight_decay=0.05, augment=False, seed=seed)
-            for images, (train_set, test_set) in [("original", (train, test)),
-                                                  ("shuffled", (shuffled["train"], shuffled["test"]))]:
+        for name, lr in peak_lr.items():
+            recipe = Recipe(epochs=epochs, batch_size=64, lr=lr, weight_decay=0.05, augment=False, seed=seed)
+            for images, (train_set, test_set) in variants.items():
                 model = make_model(name, size, setup, seed)
                 history = fit(model, train_set, test_set, recipe, dataset_name=dataset, progress=False)
                 accuracy[name, images].append(history[-1]["test_acc"])
                 print(f"seed {seed}  {name:<14} {images:<9} test accuracy {history[-1]['test_acc']:.4f}")
-    print(f"{4 * seeds} runs of {epochs} epochs in {time.perf_counter() - start:.0f} s")
-
-    print(f"\nmean test accuracy over {seeds} seed(s); the spread is max - min over seeds")
-    print(f"{'model':<16}{'original':>10}{'shuffled':>10}{'change':>9}{'spread':>9}")
-    for name in lr:
-        original, after = np.array(accuracy[name, "original"]), np.array(accuracy[name, "shuffled"])
-        spread = max(np.ptp(original), np.ptp(after))
-        print(f"{name:<16}{original.mean():>10.4f}{after.mean():>10.4f}{after.mean() - original.mean():>+9.4f}"
-              f"{spread:>9.4f}")
+    print(f"{len(accuracy) * seeds} runs of {epochs} epochs in {time.perf_counter() - start:.0f} s")
+    print_table(accuracy, list(peak_lr), seeds)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    draw_examples(test.images[:8], shuffled["test"].images[:8], p, args.out / "shuffled_examples.png")
-    draw_accuracies(accuracy, list(lr), f"{dataset}, {p}x{p} patches shuffled, {epochs} epochs",
+    draw_examples(test.images[:8], shuffled_test.images[:8], p, args.out / "shuffled_examples.png")
+    draw_accuracies(accuracy, list(peak_lr), f"{dataset}, {p}x{p} patches shuffled, {epochs} epochs",
                     args.out / "patch_shuffle.png")
+
+
+def print_table(accuracy, names, seeds):
+    print(f"\nmean test accuracy over {seeds} seed(s); the spread is max - min over seeds")
+    print(f"{'model':<16}{'original':>10}{'shuffled':>10}{'change':>9}{'spread':>9}")
+    for name in names:
+        original, shuffled = np.array(accuracy[name, "original"]), np.array(accuracy[name, "shuffled"])
+        change = shuffled.mean() - original.mean()
+        spread = max(np.ptp(original), np.ptp(shuffled))
+        print(f"{name:<16}{original.mean():>10.4f}{shuffled.mean():>10.4f}{change:>+9.4f}{spread:>9.4f}")
 
 
 def draw_examples(originals, shuffled, patch_size, path):
