@@ -36,9 +36,9 @@ COMPARED_IMAGES = 256
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", help="export this run directory or checkpoint.npz instead of training")
-    parser.add_argument("--model", choices=["convmixer-digits", "mlpmixer-digits"], default="convmixer-digits",
-                        help="preset to train when no checkpoint is given")
+    parser.add_argument("--checkpoint", help="export this run directory or checkpoint.npz (no training)")
+    parser.add_argument("--model", choices=["convmixer-digits", "mlpmixer-digits"],
+                        default="convmixer-digits", help="preset to train when no checkpoint is given")
     parser.add_argument("--quick", action="store_true", help="train for 1 epoch on 512 images only")
     parser.add_argument("--epochs", type=int, help="epochs (default: the preset's recipe)")
     parser.add_argument("--data-dir", help="folder holding the checkpoint's dataset, if not the digits")
