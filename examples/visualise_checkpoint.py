@@ -1,8 +1,8 @@
 """Draw the standard figures of a trained run: curves, confusion matrix, what the layers learned.
 
 What it shows: `minimixer.show.show_run` on a run directory (or its checkpoint.npz)
-written by `python -m minimixer train` or by `minimixer.train.fit(..., out_dir=...)`.
-It rebuilds the model from the checkpoint, evaluates it on the test set of the
+written by `python -m minimixer train`, or by your own `fit(..., out_dir=...)` given
+`config=dict(model.config, model="ConvMixer")` (or "MLPMixer"). It rebuilds the model from the checkpoint, evaluates it on the test set of the
 run's dataset and writes, next to the checkpoint: curves.png, confusion.png,
 predictions.png, patch_filters.png, and depthwise.png (ConvMixer) or
 token_mixing.png (MLP-Mixer). The paths are printed.
@@ -33,8 +33,8 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", nargs="?", help="a run directory or its checkpoint.npz")
     parser.add_argument("--quick", action="store_true",
-                        help=f"without RUN: train {QUICK_PRESET} for 1 epoch on 512 images into --out, then draw it")
-    parser.add_argument("--data-dir", help="folder holding the run's dataset (default: $MINIMIXER_DATA, the cache)")
+                        help=f"without RUN: train {QUICK_PRESET} for 1 epoch on 512 images into --out first")
+    parser.add_argument("--data-dir", help="folder holding the run's dataset (default: $MINIMIXER_DATA)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "output" / Path(__file__).stem,
                         help="where --quick trains its run (default: examples/output/<script>)")
     args = parser.parse_args()
@@ -59,7 +59,7 @@ def main():
     run = args.run or train_tiny_run(args.out)
     try:
         written = show_run(run, data_dir=args.data_dir)
-    except FileNotFoundError as error:  # no checkpoint there, or the run's dataset is missing
+    except (FileNotFoundError, ValueError) as error:  # no checkpoint or dataset; unknown model
         raise SystemExit(f"error: {error}")
     for path in written:
         print(f"wrote {path}")

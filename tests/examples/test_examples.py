@@ -63,6 +63,8 @@ def test_example_runs_quick(name, tmp_path):
         assert "uses the bundled digits" in result.stdout
     if name == "export_to_pytorch.py":
         check_export(result.stdout, out)
+    if name == "visualise_checkpoint.py":
+        check_visualise_given_run(out, tmp_path)
 
 
 def check_export(stdout, out):
@@ -97,6 +99,20 @@ def test_mnist_example_without_data_stops_with_the_loader_message(name, tmp_path
     assert result.returncode == 1
     assert "MNIST train files not found" in result.stderr
     assert not (tmp_path / "out" / "checkpoint.npz").exists()
+
+
+def check_visualise_given_run(run, tmp_path):
+    """The quick run left a run directory: drawing it again by path writes the same figures."""
+    for figure in run.glob("*.png"):
+        figure.unlink()
+    result = run_example("visualise_checkpoint.py", tmp_path / "unused", str(run / "checkpoint.npz"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    for filename in ["curves.png", "confusion.png", "predictions.png", "patch_filters.png", "token_mixing.png"]:
+        assert f"wrote {run / filename}" in result.stdout and (run / filename).is_file()
+    assert not (tmp_path / "unused").exists(), "--out is only used by --quick without a run"
+
+    missing = run_example("visualise_checkpoint.py", tmp_path / "unused", str(tmp_path / "no-such-run"))
+    assert missing.returncode == 1 and "no checkpoint" in missing.stderr
 
 
 def test_every_example_is_tested_and_listed_in_the_readme():
