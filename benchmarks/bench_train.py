@@ -441,7 +441,9 @@ def bench_preset(args, preset, torch, sgemm_gflops):
     batch = facts["batch_size"]
     print(f"{preset}: batch {batch}, {forward_flops / 1e9:.2f} forward GFLOP, "
           f"{warmup} warm-up + {repeats} timed rounds of {', '.join(c.name for c in contenders)}", flush=True)
+    load_before = os.getloadavg()[0]
     times = time_interleaved(contenders, repeats, warmup)
+    load_after = os.getloadavg()[0]
     frameworks = {}
     for name, runs in times.items():
         frameworks[name] = dict(train=speed_row(runs["train"], 3 * forward_flops, batch, sgemm_gflops),
@@ -452,8 +454,8 @@ def bench_preset(args, preset, torch, sgemm_gflops):
     memory = measure_memory(args, preset, list(frameworks)[:2])  # minimixer and torch NCHW
     return dict(model=facts["model"], batch_size=batch, input_shape=list(facts["input_shape"]),
                 params=model.num_parameters(), forward_gflop=forward_flops / 1e9, repeats=repeats,
-                warmup=warmup, frameworks=frameworks, ratios=ratios(frameworks, memory), memory=memory,
-                profile=profile)
+                warmup=warmup, load_average_1min=[load_before, load_after], frameworks=frameworks,
+                ratios=ratios(frameworks, memory), memory=memory, profile=profile)
 
 
 def ratios(frameworks, memory):
@@ -577,7 +579,7 @@ def speed_table(report, kind):
     for c in columns:
         title = COLUMN_TITLE[c]
         head += [f"{title} ms", "img/s", "GFLOP/s", "% sgemm"] if c != "torch_cl" else [f"{title} ms"]
-    head += [f"mm ÷ {COLUMN_TITLE[c]}" for c in columns[1:]]
+    head += [f"mm ÷ {COLUMN_TITLE[c]}" for c in columns[1:]] + ["load before → after"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for preset, r in report["presets"].items():
         cells = [preset, str(r["batch_size"]), fmt(r["forward_gflop"], 2)]
@@ -590,6 +592,7 @@ def speed_table(report, kind):
                       fmt(row and row["gflops"]), fmt(row and row["pct_sgemm"])]
         cells += [fmt(r["ratios"].get(f"{kind}_vs_{c}"), 2) + ("×" if f"{kind}_vs_{c}" in r["ratios"] else "")
                   for c in columns[1:]]
+        cells.append(" → ".join(fmt(load, 1) for load in r["load_average_1min"]))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -664,7 +667,7 @@ Date: {report['date']}. Threads: {report['threads']} (Numba, BLAS and torch). Wa
 - Load average (1, 5, 15 min) at the start: {fmt(load['start'][0], 2)}, {fmt(load['start'][1], 2)}, {fmt(load['start'][2], 2)}; at the end: {fmt(load['end'][0], 2)}, {fmt(load['end'][1], 2)}, {fmt(load['end'][2], 2)}
 - NumPy float32 matmul ({sgemm['n']}×{sgemm['n']} @ {sgemm['n']}×{sgemm['n']}, median of {len(sgemm['seconds'])}): **{sgemm['gflops']:.1f} GFLOP/s**, the "% sgemm" reference below
 
-Every preset runs at its recipe's batch size (minimixer/cli.py) on a fixed random batch, all frameworks in one process, repetitions interleaved; times are medians. PyTorch runs the model `to_torch` builds from the same minimixer weights, on NCHW input (its default) and, for ConvMixers, also channels-last. FLOPs count 2 × multiply-adds of convolutions and linear maps (`minimixer.models.summary.model_flops`); a training step counts 3 × the forward FLOPs. "mm ÷ torch" below 1 means minimixer is faster. See benchmarks/README.md for the method.
+Every preset runs at its recipe's batch size (minimixer/cli.py) on a fixed random batch, all frameworks in one process, repetitions interleaved; times are medians. PyTorch runs the model `to_torch` builds from the same minimixer weights, on NCHW input (its default) and, for ConvMixers, also channels-last. FLOPs count 2 × multiply-adds of convolutions and linear maps (`minimixer.models.summary.model_flops`); a training step counts 3 × the forward FLOPs. "mm ÷ torch" below 1 means minimixer is faster. "load before → after" is the 1-minute load average around each preset's timed rounds: on 2 cores anything above about 1 means other processes took CPU time, which slows the multi-threaded steps unevenly. See benchmarks/README.md for the method.
 
 ## Training step (zero_grad → forward → cross-entropy → backward → AdamW step)
 

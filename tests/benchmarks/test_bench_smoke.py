@@ -52,6 +52,7 @@ def test_minimixer_times_and_rates_are_positive(report):
     preset = report[0]["presets"]["convmixer-digits"]
     assert preset["batch_size"] == 64 and preset["input_shape"] == [64, 8, 8, 1]
     assert preset["params"] == 21_130
+    assert len(preset["load_average_1min"]) == 2
     assert _positive(preset["forward_gflop"])
     for kind in ("train", "inference"):
         row = preset["frameworks"]["minimixer"][kind]
