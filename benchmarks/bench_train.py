@@ -1,6 +1,6 @@
 """Training-step speed of minimixer against PyTorch on the six model presets.
 
-    python benchmarks/bench_train.py                        # all presets, 2 threads, ~6 minutes
+    python benchmarks/bench_train.py                        # all presets, 2 threads, ~5 minutes
     python benchmarks/bench_train.py --quick                # digits presets, a few repeats, prints only
     python benchmarks/bench_train.py --presets mlpmixer-mnist --repeats 5 --out /tmp/bench
 
