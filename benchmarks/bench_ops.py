@@ -330,7 +330,7 @@ def machine_info(np, numba, torch):
         "NumPy": f"{np.__version__} ({blas})",
         "Numba": f"{numba.__version__} (threading layer {numba.threading_layer()})",
         "PyTorch": torch.__version__ if torch is not None else "not installed",
-        "Load average (1 min) at the end": f"{os.getloadavg()[0]:.1f} (other processes share the machine)",
+        "Load average (1 min)": f"{LOAD_AT_START:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
         "Environment": ", ".join(f"{k}={os.environ[k]}" for k in
                                  ("OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY")),
     }
@@ -347,6 +347,7 @@ def fmt_rate(work, seconds):
     return f"{amount / seconds:.1f} {unit}/s"
 
 
+LOAD_AT_START = os.getloadavg()[0]
 IMPLS = ["numpy", "numba", "torch", "torch_cl"]
 IMPL_TITLES = {"numpy": "NumPy ref", "numba": "Numba", "torch": "torch NCHW", "torch_cl": "torch ch-last"}
 
@@ -440,6 +441,13 @@ def render(command, info, args, notes, works, medians, compile_times, cached_tim
         "of the real traffic). torch / Numba > 1 means Numba is faster than the faster torch layout.",
         "",
         results_table(notes, works, medians),
+        "",
+        "Reading these numbers: when the load average is above the number of cores, other "
+        "processes compete for them. The Numba kernels and PyTorch then slow down by a similar "
+        "factor (interleaving keeps their ratio fair), but OpenBLAS's multi-threaded sgemm, "
+        "behind the patch_embed and pointwise_conv2d rows, slows down erratically (several-fold, "
+        "changing from call to call): on a busy machine those two rows measure the contention, "
+        "not minimixer. Rerun on an idle machine for them.",
         "",
         "## Depthwise conv against PyTorch",
         "",
