@@ -27,6 +27,7 @@ PyTorch, imported afterwards, reads as well: idle workers then sleep at once.
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,9 +53,11 @@ def configure_environment(threads):
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(threads))
     os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
     os.environ.setdefault("NUMBA_NUM_THREADS", str(threads))
-    if "NUMBA_CACHE_DIR" not in os.environ:
-        os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="minimixer-bench-cache-")
     sys.path.insert(0, str(ROOT))
+    if "NUMBA_CACHE_DIR" in os.environ:
+        return None
+    os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="minimixer-bench-cache-")
+    return os.environ["NUMBA_CACHE_DIR"]
 
 
 # ---------------------------------------------------------------- the ops to time
@@ -367,7 +370,15 @@ def results_table(notes, works, medians):
 
 def main(argv=None):
     args = parse_args(argv)
-    configure_environment(args.threads)
+    own_cache = configure_environment(args.threads)
+    try:
+        run_benchmark(args, argv)
+    finally:
+        if own_cache:
+            shutil.rmtree(own_cache, ignore_errors=True)
+
+
+def run_benchmark(args, argv):
     import numba
     import numpy as np
 
