@@ -116,7 +116,7 @@ def check_visualise_given_run(run, tmp_path):
 
 
 def test_every_example_is_tested_and_listed_in_the_readme():
-    scripts = sorted(path.name for path in EXAMPLES.glob("*.py"))
+    scripts = sorted(path.name for path in EXAMPLES.glob("*.py") if not path.name.startswith("_"))
     assert scripts == sorted(EXPECTED_OUTPUTS)
     readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
     for name in scripts:
