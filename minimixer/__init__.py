@@ -12,6 +12,15 @@ two interchangeable backends; `set_backend` chooses between them.
 
 __version__ = "0.1.0"
 
+import os
+
+# OpenBLAS (NumPy's matmuls) keeps its idle threads spinning for ~0.1 s after each
+# product, which slows the Numba kernel that usually runs next by up to 2x on a small
+# machine. This makes them sleep at once. OpenBLAS reads it when NumPy is first
+# imported, so it takes effect when minimixer is imported first (as by
+# `python -m minimixer`); a value you set yourself wins.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, sum_to, tensor, to_dot
 from . import ops  # noqa: F401  (gives Tensor its operators)
 from .gradcheck import GradcheckError, gradcheck
