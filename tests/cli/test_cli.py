@@ -52,3 +52,10 @@ def test_module_entry_point_help():
                             capture_output=True, text=True, env={**os.environ}, timeout=120)
     assert result.returncode == 0
     assert "--data-dir" in result.stdout and "--quick" in result.stdout
+
+
+def test_check_command_passes_a_solution_and_fails_a_skeleton(capsys):
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "lessons", "exercises")
+    assert main(["check", os.path.join(root, "solutions", "03_depthwise_conv.py")]) == 0
+    assert main(["check", os.path.join(root, "03_depthwise_conv.py")]) != 0
+    assert "depthwise" in capsys.readouterr().out.lower()
