@@ -26,7 +26,7 @@ RECIPES = {
     "mlpmixer-digits": Recipe(epochs=15, batch_size=64, lr=5e-3, weight_decay=0.1,
                               label_smoothing=0.1),
     "convmixer-mnist": Recipe(epochs=6, batch_size=128, lr=5e-3, weight_decay=0.01),
-    "mlpmixer-mnist": Recipe(epochs=10, batch_size=128, lr=2e-3, weight_decay=0.05),
+    "mlpmixer-mnist": Recipe(epochs=7, batch_size=128, lr=3e-3, weight_decay=0.05),
     "convmixer-cifar10": Recipe(epochs=25, batch_size=128, lr=1e-2, weight_decay=0.01),
     "mlpmixer-cifar10": Recipe(epochs=25, batch_size=128, lr=2e-3, weight_decay=0.05),
 }
