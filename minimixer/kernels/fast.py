@@ -484,6 +484,18 @@ def batch_norm_forward(x, gamma, beta, eps):
     return y.reshape(x.shape), mean, rstd, var
 
 
+def batch_norm_apply(x, mean, scale, shift):
+    """Evaluation-mode batch norm, (x - mean) * scale + shift: one pass instead of
+    NumPy's three (subtract, multiply, add), each writing a full temporary."""
+    x = _contiguous(x)
+    channels = x.shape[-1]
+    rows = x.reshape(-1, channels)
+    y = np.empty_like(rows)
+    _launch(_scale_shift_kernel, rows.size, rows, _contiguous(mean, x.dtype),
+            _contiguous(scale, x.dtype), _contiguous(shift, x.dtype), y)
+    return y.reshape(x.shape)
+
+
 def batch_norm_backward(grad_y, x, gamma, mean, rstd):
     """-> (grad_x, grad_gamma, grad_beta); see reference.py."""
     x = _contiguous(x)

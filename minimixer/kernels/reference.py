@@ -222,6 +222,15 @@ def batch_norm_forward(x, gamma, beta, eps):
     return y.reshape(x.shape), mean, rstd, var
 
 
+def batch_norm_apply(x, mean, scale, shift):
+    """Evaluation-mode batch norm with fixed statistics: (x - mean) * scale + shift.
+
+    scale = gamma / sqrt(running_var + eps) and shift = beta, all of shape (C,),
+    applied along the last axis.
+    """
+    return (x - mean) * scale + shift
+
+
 def batch_norm_backward(grad_y, x, gamma, mean, rstd):
     """Gradients of ``batch_norm_forward`` -> (grad_x, grad_gamma, grad_beta).
 

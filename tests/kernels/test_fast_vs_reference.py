@@ -141,6 +141,16 @@ def test_batch_norm(dtype, shape, launch_path):
     _check_dtypes(outputs + grads, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_batch_norm_apply(dtype, launch_path):
+    rng = np.random.default_rng(6)
+    mean, scale, shift = (random(rng, (7,), dtype) for _ in range(3))
+    for x in (random(rng, (3, 5, 4, 7), dtype) - 0.5, transposed_view(rng, (3, 5, 4, 7), dtype)):
+        y = fast.batch_norm_apply(x, mean, scale, shift)
+        assert_close(y, reference.batch_norm_apply(x, mean, scale, shift), dtype)
+        _check_dtypes([y], dtype)
+
+
 def test_norms_accept_a_transposed_view():
     rng = np.random.default_rng(5)
     x = transposed_view(rng, (2, 3, 4, 5), np.float32)
