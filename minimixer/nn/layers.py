@@ -27,8 +27,7 @@ class Linear(Module):
             raise ValueError(
                 f"Linear: expected input with last axis {self.in_features}, got shape {x.shape}"
             )
-        y = ops.matmul(x, self.weight)
-        return y + self.bias if self.bias is not None else y
+        return ops.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return f"{self.in_features} -> {self.out_features}" + ("" if self.bias is not None else ", bias=False")

@@ -150,9 +150,9 @@ def linear_over_tokens(x, layer: Linear):
 
     This equals transpose -> layer -> transpose back, but needs no copies:
     for weight W of shape (S, S'), Wᵀ @ x multiplies every (S, C) slice at once,
-    giving (N, S', C) directly.
+    giving (N, S', C) directly; the bias is added down each column.
     """
-    return ops.matmul(layer.weight.T, x) + layer.bias.reshape(-1, 1)
+    return ops.linear(x, layer.weight, layer.bias, axis=-2)
 
 
 class TokenMixingMLP(Module):

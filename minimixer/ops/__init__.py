@@ -7,7 +7,7 @@ Families:
     elementwise  add sub mul div neg pow exp log sqrt tanh relu
     reduce       sum mean max
     shape        reshape permute transpose getitem concatenate
-    linalg       matmul
+    linalg       matmul linear
     softmax      softmax log_softmax
     activation   gelu                                  (kernels: reference / fast)
     loss         cross_entropy (fused softmax + NLL)   (kernels)
@@ -20,7 +20,7 @@ from ..autograd import Tensor
 from .elementwise import add, sub, mul, div, neg, pow, exp, log, sqrt, tanh, relu
 from .reduce import sum, mean, max
 from .shape import reshape, permute, transpose, getitem, concatenate
-from .linalg import matmul
+from .linalg import matmul, linear
 from .softmax import softmax, log_softmax
 from .activation import gelu
 from .loss import cross_entropy

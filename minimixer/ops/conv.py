@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import kernels
 from ..autograd import Function, as_tensor
+from .linalg import linear
 
 
 def _optional_tensor(x):
@@ -131,35 +132,16 @@ def depthwise_conv2d(x, weight, bias=None):
     return DepthwiseConv2d.apply(as_tensor(x), as_tensor(weight), _optional_tensor(bias))
 
 
-class PointwiseConv2d(Function):
-    """y = x @ weight + bias over the last axis, on an (M, C_in) view: one BLAS call."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        if x.shape[-1] != weight.shape[0]:
-            raise ValueError(
-                f"pointwise_conv2d: input has {x.shape[-1]} channels but weight {weight.shape} "
-                f"expects {weight.shape[0]}"
-            )
-        ctx.has_bias = bias is not None
-        ctx.save_for_backward(x, weight)
-        y = _rows(x) @ weight
-        if bias is not None:
-            y += bias
-        return y.reshape(x.shape[:-1] + (weight.shape[1],))
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        g = _rows(grad)
-        grad_x = (g @ weight.T).reshape(x.shape) if needs[0] else None
-        grad_w = _rows(x).T @ g if needs[1] else None
-        if not ctx.has_bias:
-            return grad_x, grad_w
-        return grad_x, grad_w, (g.sum(axis=0) if needs[2] else None)
-
-
 def pointwise_conv2d(x, weight, bias=None):
-    """1 x 1 convolution: x (..., C_in) @ weight (C_in, C_out) + bias (C_out,)."""
-    return PointwiseConv2d.apply(as_tensor(x), as_tensor(weight), _optional_tensor(bias))
+    """1 x 1 convolution: x (..., C_in) @ weight (C_in, C_out) + bias (C_out,).
+
+    It is a Linear layer applied at every pixel, so it is `linalg.linear`: one BLAS
+    call on the (pixels, C_in) view, the bias added in place.
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    if x.shape[-1] != weight.shape[0]:
+        raise ValueError(
+            f"pointwise_conv2d: input has {x.shape[-1]} channels but weight {weight.shape} "
+            f"expects {weight.shape[0]}"
+        )
+    return linear(x, weight, bias)

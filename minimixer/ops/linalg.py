@@ -12,11 +12,14 @@ general rule would run many small matmuls and sum a large stack of gradients:
   single 2-D matmul (dW = rowsᵀ @ dy, no (N, K, M) stack to sum).
 * `MatrixTimesStack`: W (M, K) @ x (N, K, C), token mixing. dW sums over the
   batch and channel axes at once with `tensordot`: one large matmul.
+
+Both take an optional bias, so `linear` (a whole Linear layer, along the last
+axis or along the token axis) is a single Function.
 """
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, as_tensor
 from .elementwise import _pair
 
 
@@ -59,37 +62,57 @@ def _as_rows(x: np.ndarray) -> np.ndarray:
 
 
 class RowsTimesMatrix(Function):
-    """x (..., K) @ w (K, M): every leading axis flattened into rows."""
+    """x (..., K) @ w (K, M) [+ b (M,)]: every leading axis flattened into rows.
+
+    With a bias this is a whole Linear layer (or 1x1 convolution) in one Function:
+    the bias is added in place into the fresh product, so no second (rows, M)
+    array is allocated, and its gradient is the column sum of the upstream one.
+    """
 
     @staticmethod
-    def forward(ctx, x, w):
+    def forward(ctx, x, w, b=None):
+        ctx.has_bias = b is not None
         ctx.save_for_backward(x, w)
-        return (_as_rows(x) @ w).reshape(x.shape[:-1] + (w.shape[1],))
+        y = _as_rows(x) @ w
+        if b is not None:
+            y += b
+        return y.reshape(x.shape[:-1] + (w.shape[1],))
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
+        needs = ctx.needs_input_grad
         rows_g = _as_rows(g)
-        grad_x = (rows_g @ w.T).reshape(x.shape) if ctx.needs_input_grad[0] else None
-        grad_w = _as_rows(x).T @ rows_g if ctx.needs_input_grad[1] else None
-        return grad_x, grad_w
+        grad_x = (rows_g @ w.T).reshape(x.shape) if needs[0] else None
+        grad_w = _as_rows(x).T @ rows_g if needs[1] else None
+        if not ctx.has_bias:
+            return grad_x, grad_w
+        return grad_x, grad_w, (rows_g.sum(axis=0) if needs[2] else None)
 
 
 class MatrixTimesStack(Function):
-    """w (M, K) @ x (..., K, C): the same matrix applied to every stacked slice."""
+    """w (M, K) @ x (..., K, C) [+ b (M,) down each column]: the same matrix applied
+    to every stacked slice. With a bias it is a Linear along axis -2 (token mixing)."""
 
     @staticmethod
-    def forward(ctx, w, x):
+    def forward(ctx, w, x, b=None):
+        ctx.has_bias = b is not None
         ctx.save_for_backward(w, x)
-        return np.matmul(w, x)
+        y = np.matmul(w, x)
+        if b is not None:
+            y += b[:, None]
+        return y
 
     @staticmethod
     def backward(ctx, g):
         w, x = ctx.saved_tensors
+        needs = ctx.needs_input_grad
         summed = tuple(range(x.ndim - 2)) + (x.ndim - 1,)  # batch axes and C
-        grad_w = np.tensordot(g, x, axes=(summed, summed)) if ctx.needs_input_grad[0] else None
-        grad_x = np.matmul(w.T, g) if ctx.needs_input_grad[1] else None
-        return grad_w, grad_x
+        grad_w = np.tensordot(g, x, axes=(summed, summed)) if needs[0] else None
+        grad_x = np.matmul(w.T, g) if needs[1] else None
+        if not ctx.has_bias:
+            return grad_w, grad_x
+        return grad_w, grad_x, (g.sum(axis=summed) if needs[2] else None)
 
 
 def matmul(a, b):
@@ -101,3 +124,25 @@ def matmul(a, b):
     if len(a_shape) == 2 and len(b_shape) > 2 and a_shape[-1] == b_shape[-2]:
         return MatrixTimesStack.apply(a, b)
     return MatMul.apply(a, b)
+
+
+def linear(x, weight, bias=None, axis=-1):
+    """A Linear layer along `axis` of x: weight (K, M) maps that axis from K to M.
+
+    axis=-1 (channels): x (..., K) @ weight + bias, one 2-D matmul over all rows.
+    axis=-2 (MLP-Mixer's tokens): weightᵀ @ each (K, C) slice + bias per row, which
+    equals transposing, applying the layer and transposing back, without the copies.
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
+    if axis not in (-1, -2) or x.ndim < (-axis):
+        raise ValueError(f"linear: axis must be -1 or -2 of an input with enough axes, "
+                         f"got axis={axis} for shape {x.shape}")
+    if weight.ndim != 2 or x.shape[axis] != weight.shape[0]:
+        raise ValueError(f"linear: input axis {axis} has size {x.shape[axis]} but weight "
+                         f"{weight.shape} expects {weight.shape[0] if weight.ndim else '?'}")
+    if bias is not None and bias.shape != (weight.shape[1],):
+        raise ValueError(f"linear: bias shape {bias.shape} does not match weight {weight.shape}")
+    if axis == -1:
+        return RowsTimesMatrix.apply(x, weight, bias)
+    return MatrixTimesStack.apply(weight.T, x, bias)

@@ -40,6 +40,9 @@ CASES = {
     "matmul_matrix_times_4d_stack": (ops.matmul, lambda: (t(3, 4), t(2, 2, 4, 5))),
     "matmul_vector": (ops.matmul, lambda: (t(4), t(4, 3))),
     "matvec": (ops.matmul, lambda: (t(2, 3, 4), t(4))),
+    "linear_channels": (ops.linear, lambda: (t(2, 3, 4), t(4, 5), t(5))),
+    "linear_tokens": (lambda x, w, b: ops.linear(x, w, b, axis=-2), lambda: (t(2, 3, 4), t(3, 5), t(5))),
+    "linear_tokens_no_bias": (lambda x, w: ops.linear(x, w, axis=-2), lambda: (t(2, 3, 4), t(3, 2))),
     "sum_all": (lambda a: a.sum(), lambda: (t(2, 3),)),
     "sum_axis_keep": (lambda a: a.sum(axis=1, keepdims=True), lambda: (t(2, 3, 4),)),
     "sum_axes": (lambda a: a.sum(axis=(0, 2)), lambda: (t(2, 3, 4),)),
@@ -88,6 +91,25 @@ def test_shape_mismatch_names_op_and_both_shapes(fn, a, b, op_name):
         fn(mm.tensor(np.ones(a)), mm.tensor(np.ones(b)))
     message = str(info.value)
     assert op_name in message and str(a) in message and str(b) in message
+
+
+def test_linear_matches_matmul_plus_bias_on_both_axes():
+    x, w, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5)), rng.standard_normal(5)
+    assert np.allclose(ops.linear(x, w, b).numpy(), x @ w + b)
+    w_tokens, b_tokens = rng.standard_normal((3, 6)), rng.standard_normal(6)
+    by_transposing = (x.transpose(0, 2, 1) @ w_tokens + b_tokens).transpose(0, 2, 1)
+    assert np.allclose(ops.linear(x, w_tokens, b_tokens, axis=-2).numpy(), by_transposing)
+
+
+@pytest.mark.parametrize("weight, bias, axis, words", [
+    ((5, 2), None, -1, "axis -1 has size 4"),
+    ((3, 2), (3,), -2, "bias shape"),
+    ((4, 2), None, 0, "axis must be -1 or -2"),
+])
+def test_linear_errors_name_the_problem(weight, bias, axis, words):
+    x = mm.tensor(np.ones((2, 3, 4)))
+    with pytest.raises(ValueError, match=words):
+        ops.linear(x, np.ones(weight), None if bias is None else np.ones(bias), axis=axis)
 
 
 def test_reshape_error_names_shapes():
