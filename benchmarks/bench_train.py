@@ -289,13 +289,16 @@ def speed_row(runs, flops, batch, sgemm_gflops):
 # ---------------------------------------------------------------- where the time goes
 
 
-def profile_step(contender, top=8):
-    """cProfile one minimixer training step; the `top` functions by own time."""
+def profile_step(contender, kind="train", top=8):
+    """cProfile one minimixer training step (kind="train") or inference pass
+    (kind="inference"); the `top` functions by own time."""
     import cProfile
     import pstats
 
+    contender.set_training(kind == "train")
     profiler = cProfile.Profile()
-    profiler.runcall(contender.train_step)
+    profiler.runcall(contender.train_step if kind == "train" else contender.inference)
+    contender.set_training(True)
     stats = pstats.Stats(profiler).stats
     total = sum(tottime for _, _, tottime, _, _ in stats.values())
     rows = []
@@ -450,12 +453,14 @@ def bench_preset(args, preset, torch, sgemm_gflops):
                                 inference=speed_row(runs["inference"], forward_flops, batch, sgemm_gflops))
         print(f"  {COLUMN_TITLE[name]:<20} train {frameworks[name]['train']['ms']:9.1f} ms   "
               f"inference {frameworks[name]['inference']['ms']:9.1f} ms", flush=True)
-    profile = profile_step(contenders[0])
+    profile = profile_step(contenders[0], "train")
+    inference_profile = profile_step(contenders[0], "inference")
     memory = measure_memory(args, preset, list(frameworks)[:2])  # minimixer and torch NCHW
     return dict(model=facts["model"], batch_size=batch, input_shape=list(facts["input_shape"]),
                 params=model.num_parameters(), forward_gflop=forward_flops / 1e9, repeats=repeats,
                 warmup=warmup, load_average_1min=[load_before, load_after], frameworks=frameworks,
-                ratios=ratios(frameworks, memory), memory=memory, profile=profile)
+                ratios=ratios(frameworks, memory), memory=memory, profile=profile,
+                inference_profile=inference_profile)
 
 
 def ratios(frameworks, memory):
@@ -637,11 +642,11 @@ def targets_table(report):
     return "\n".join(lines)
 
 
-def profile_tables(report):
+def profile_tables(report, key="profile", what="step"):
     parts = []
     for preset, r in report["presets"].items():
-        p = r["profile"]
-        parts.append(f"**{preset}** (one step under cProfile: {fmt_ms(p['total_ms'])} ms)\n")
+        p = r[key]
+        parts.append(f"**{preset}** (one {what} under cProfile: {fmt_ms(p['total_ms'])} ms)\n")
         parts.append("| function | calls | own ms | cumulative ms |\n|---|---|---|---|")
         for row in p["top"]:
             parts.append(f"| `{row['function']}` | {row['calls']} | {fmt_ms(row['own_ms'])} | "
@@ -693,11 +698,19 @@ A fresh process (no PyTorch) imports minimixer, builds the model and runs traini
 
 {targets_table(report)}
 
+For a missed target, the profiles below show where minimixer's time goes, and
+benchmarks/README.md ("Where the gaps are") says what would close each gap.
+
 ## Where minimixer spends a training step
 
 The functions with the most own time (cProfile) in one minimixer training step, after the timed rounds. A Numba kernel's time shows under its own name; NumPy's matmul and ufuncs show inside the op that calls them (e.g. `ops/linalg.py` forward and backward).
 
-{profile_tables(report)}"""
+{profile_tables(report)}
+## Where minimixer spends an inference pass
+
+The same for one inference pass (eval mode, no_grad).
+
+{profile_tables(report, "inference_profile", "inference pass")}"""
 
 
 # ---------------------------------------------------------------- main

@@ -85,8 +85,9 @@ def test_memory_startup_profile_and_targets(report):
     assert startup["cold"] is None  # quick mode skips compiling into an empty cache
     for key in ("process_to_first_step_s", "import_s", "first_step_s", "second_step_s"):
         assert _positive(startup["warm"][key]), key
-    assert preset["profile"]["top"] and _positive(preset["profile"]["total_ms"])
-    assert all(row["calls"] >= 1 for row in preset["profile"]["top"])
+    for key in ("profile", "inference_profile"):
+        assert preset[key]["top"] and _positive(preset[key]["total_ms"])
+        assert all(row["calls"] >= 1 for row in preset[key]["top"])
     targets = results["targets"]
     assert any(t["what"].startswith("warm start") for t in targets)
     assert all(t["met"] in (True, False) for t in targets)
