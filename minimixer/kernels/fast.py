@@ -219,21 +219,23 @@ def _depthwise_forward_kernel(x, w, b, y):
     clipping the i and j ranges instead of padding the input.
     """
     n_img, height, width, _ = x.shape
-    k = w.shape[0]
-    top = (k - 1) // 2
     for row in prange(n_img * height):
         n = row // height
         h = row % height
-        i_lo = max(0, top - h)
-        i_hi = min(k, height + top - h)
         for col in range(width):
-            out = y[n, h, col]
-            out[:] = b
-            j_lo = max(0, top - col)
-            j_hi = min(k, width + top - col)
-            for i in range(i_lo, i_hi):
-                for j in range(j_lo, j_hi):
-                    _multiply_add(out, x[n, h + i - top, col + j - top], w[i, j])
+            _depthwise_pixel(x, w, b, n, h, col, y[n, h, col])
+
+
+@njit(inline="always")
+def _depthwise_pixel(x, w, b, n, h, col, out):
+    """out[:] = b + the depthwise sum at pixel (n, h, col), all channels at once."""
+    height, width = x.shape[1], x.shape[2]
+    k = w.shape[0]
+    top = (k - 1) // 2
+    out[:] = b
+    for i in range(max(0, top - h), min(k, height + top - h)):
+        for j in range(max(0, top - col), min(k, width + top - col)):
+            _multiply_add(out, x[n, h + i - top, col + j - top], w[i, j])
 
 
 @njit(parallel=True, cache=True)
@@ -641,6 +643,69 @@ def gelu_backward(x, grad_y, approximate="none"):
             grad_x.reshape(-1))
     return grad_x
 
+
+
+# --------------------------------------------------------------------------
+# Inference fusions of the ConvMixer block (see reference.py)
+# --------------------------------------------------------------------------
+# Evaluation mode without autograd keeps no intermediate results, so the elementwise
+# tail of each half of the block -- GELU, the BatchNorm's fixed affine map and (for
+# spatial mixing) the residual add -- is applied while each value is still in a
+# register: one pass over the feature map instead of four.
+
+
+@njit(parallel=True, cache=True)
+def _gelu_affine_kernel(y, scale, shift, call_free, out):
+    """out = GELU(y) * scale + shift per channel; prange over rows (independent)."""
+    half = y.dtype.type(0.5)
+    one = y.dtype.type(1)
+    sqrt_half = y.dtype.type(math.sqrt(0.5))
+    rows, channels = y.shape
+    for r in prange(rows):
+        for c in range(channels):
+            v = y[r, c]
+            out[r, c] = half * v * (one + _erf(v * sqrt_half, call_free)) * scale[c] + shift[c]
+
+
+@njit(parallel=True, cache=True)
+def _residual_depthwise_gelu_affine_kernel(x, w, b, scale, shift, call_free, out):
+    """out[n,h,col] = x + GELU(depthwise + b) * scale + shift; prange over (n, h) rows."""
+    half = x.dtype.type(0.5)
+    one = x.dtype.type(1)
+    sqrt_half = x.dtype.type(math.sqrt(0.5))
+    n_img, height, width, channels = x.shape
+    for row in prange(n_img * height):
+        n = row // height
+        h = row % height
+        for col in range(width):
+            pixel = out[n, h, col]
+            _depthwise_pixel(x, w, b, n, h, col, pixel)
+            for c in range(channels):
+                v = pixel[c]
+                pixel[c] = x[n, h, col, c] + half * v * (one + _erf(v * sqrt_half, call_free)) \
+                    * scale[c] + shift[c]
+
+
+def gelu_affine(y, scale, shift):
+    """GELU(y) * scale + shift along the last axis, in one pass; see reference.py."""
+    y = _contiguous(y)
+    rows = y.reshape(-1, y.shape[-1])
+    out = np.empty_like(rows)
+    _launch(_gelu_affine_kernel, rows.size, rows, _contiguous(scale, y.dtype),
+            _contiguous(shift, y.dtype), y.dtype == np.float32, out)
+    return out.reshape(y.shape)
+
+
+def residual_depthwise_gelu_affine(x, w, b, scale, shift):
+    """x + GELU(depthwise(x, w) + b) * scale + shift, in one pass; see reference.py."""
+    x = _contiguous(x)
+    w = _contiguous(w, x.dtype)
+    b = _contiguous(b, x.dtype)
+    check_depthwise_shapes(x, w, b)
+    out = np.empty_like(x)
+    _launch(_residual_depthwise_gelu_affine_kernel, x.size * w.shape[0] ** 2, x, w, b,
+            _contiguous(scale, x.dtype), _contiguous(shift, x.dtype), x.dtype == np.float32, out)
+    return out
 
 # --------------------------------------------------------------------------
 # Softmax cross-entropy

@@ -351,6 +351,27 @@ def gelu_backward(x, grad_y, approximate="none"):
 
 
 # --------------------------------------------------------------------------
+# Inference fusions of the ConvMixer block (evaluation mode, no autograd)
+# --------------------------------------------------------------------------
+# In evaluation mode a BatchNorm is a fixed per-channel affine map, y * scale + shift
+# with scale = gamma / sqrt(running_var + eps) and shift = beta - running_mean * scale.
+# So a whole ConvMixer block is two elementwise tails on two linear maps:
+#     x1 = x + GELU(depthwise(x) + b1) * scale1 + shift1
+#     x2 = GELU(x1 @ W + b2) * scale2 + shift2
+# These two functions are those tails; the fast backend computes each in one pass.
+
+
+def gelu_affine(y, scale, shift):
+    """GELU(y) * scale + shift along the last axis (exact GELU): GELU then eval-mode BN."""
+    return gelu_forward(y) * scale + shift
+
+
+def residual_depthwise_gelu_affine(x, w, b, scale, shift):
+    """x + GELU(depthwise(x, w) + b) * scale + shift: a ConvMixer spatial-mixing step."""
+    return x + gelu_affine(depthwise_conv2d_forward(x, w, b), scale, shift)
+
+
+# --------------------------------------------------------------------------
 # Softmax cross-entropy (mean over the batch, PyTorch label smoothing)
 # --------------------------------------------------------------------------
 

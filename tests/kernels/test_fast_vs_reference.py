@@ -72,6 +72,21 @@ def test_depthwise_forward_and_backward(dtype, k, launch_path):
         _check_dtypes((y,) + grads, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", [1, 3, 4, 5])
+def test_convmixer_inference_fusions(dtype, k, launch_path):
+    rng = np.random.default_rng(10 + k)
+    for shape in IMAGE_SHAPES:
+        c = shape[3]
+        x, w, b = random(rng, shape, dtype, scale=2.0) - 0.5, random(rng, (k, k, c), dtype), random(rng, (c,), dtype)
+        scale, shift = random(rng, (c,), dtype), random(rng, (c,), dtype) - 0.5
+        fused = fast.residual_depthwise_gelu_affine(x, w, b, scale, shift)
+        assert_close(fused, reference.residual_depthwise_gelu_affine(x, w, b, scale, shift), dtype)
+        tail = fast.gelu_affine(x, scale, shift)
+        assert_close(tail, reference.gelu_affine(x, scale, shift), dtype)
+        _check_dtypes((fused, tail), dtype)
+
+
 @pytest.mark.parametrize("backend", [reference, fast])
 def test_depthwise_without_bias_and_without_bias_grad(backend):
     rng = np.random.default_rng(1)
