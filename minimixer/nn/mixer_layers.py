@@ -17,10 +17,11 @@ table" is (N, S, C) with S = number of patches (tokens).
 
 import numpy as np
 
-from .. import ops
+from .. import kernels, ops
+from ..autograd import Tensor, as_tensor, is_grad_enabled
 from . import init
 from .layers import GELU, Linear, Sequential
-from .module import Module, Parameter
+from .module import Module, Parameter, forward_observers
 
 
 class PatchEmbed(Module):
@@ -117,6 +118,13 @@ class BatchNorm2d(Module):
         return ops.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var,
                               training=self.training, momentum=self.momentum, eps=self.eps)
 
+    def affine(self):
+        """(scale, shift) with BN(y) = y * scale + shift under the running statistics."""
+        dtype = self.weight.data.dtype
+        scale = self.weight.data / np.sqrt(np.asarray(self.running_var, dtype) + dtype.type(self.eps))
+        shift = self.bias.data - np.asarray(self.running_mean, dtype) * scale
+        return scale, shift
+
     def extra_repr(self):
         return f"{self.channels}"
 
@@ -199,4 +207,31 @@ class ConvMixerBlock(Module):
         self.norm = BatchNorm2d(dim)
 
     def forward(self, x):
+        if self._can_fuse():
+            return self._fused_inference(x)
         return self.norm(self.act(self.pointwise(self.spatial(x))))
+
+    def _can_fuse(self):
+        """Evaluation mode, no graph being recorded, nobody observing the sub-layers,
+        and exact GELUs (the fused kernels implement the erf form)."""
+        exact = self.act.approximate == "none" and self.spatial.fn[1].approximate == "none"
+        return not self.training and not is_grad_enabled() and not forward_observers and exact
+
+    def _fused_inference(self, x):
+        """The same block for evaluation without autograd, in two kernel passes + one matmul.
+
+        With fixed statistics each BatchNorm is a per-channel affine map, so
+            x1 = x + GELU(depthwise(x)) * scale1 + shift1      one fused pass
+            x2 = GELU(x1 @ W + b) * scale2 + shift2            matmul, one fused pass
+        (`kernels.reference` spells these out). Nothing is kept for a backward pass,
+        which is why training and graph-recording calls take the layer-by-layer route.
+        """
+        depthwise, _, spatial_norm = self.spatial.fn
+        k = kernels.current()
+        x = as_tensor(x).data
+        mixed = k.residual_depthwise_gelu_affine(x, depthwise.weight.data, depthwise.bias.data,
+                                                 *spatial_norm.affine())
+        rows = mixed.reshape(-1, mixed.shape[-1]) @ self.pointwise.weight.data
+        rows += self.pointwise.bias.data
+        out = k.gelu_affine(rows, *self.norm.affine())
+        return Tensor(out.reshape(mixed.shape[:-1] + (out.shape[-1],)), dtype=out.dtype)

@@ -85,6 +85,26 @@ def test_batchnorm_train_and_eval_modes_differ_and_eval_is_batch_independent():
     assert not np.allclose(model(x).data[:1], alone, atol=1e-4)
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_convmixer_fused_inference_equals_the_layer_by_layer_forward(backend, dtype):
+    """Evaluation under no_grad takes the fused kernels; with a graph it goes layer by layer."""
+    mm.manual_seed(3)
+    model = models.ConvMixer(dim=8, depth=2, kernel_size=3, patch_size=2, in_channels=1).to(dtype)
+    images = np.random.default_rng(3).standard_normal((4, 8, 8, 1))
+    model(images)  # one training-mode call gives the BatchNorms non-trivial statistics
+    model.eval()
+    mm.set_backend(backend)
+    try:
+        layer_by_layer = model(images).numpy()
+        with mm.no_grad():
+            fused = model(images).numpy()
+    finally:
+        mm.set_backend("numba")
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(fused, layer_by_layer, rtol=tolerance, atol=tolerance)
+
+
 def test_mlp_mixer_head_starts_at_zero_so_all_classes_equally_likely():
     logits = tiny_mlp()(np.random.rand(3, 8, 8, 1).astype(np.float32))
     np.testing.assert_array_equal(logits.data, np.zeros((3, 5)))
