@@ -21,6 +21,10 @@ import os
 # `python -m minimixer`); a value you set yourself wins.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
+from .allocator import keep_freed_memory
+
+keep_freed_memory()  # large arrays are reused instead of re-faulted every step; see allocator.py
+
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, sum_to, tensor, to_dot
 from . import ops  # noqa: F401  (gives Tensor its operators)
 from .gradcheck import GradcheckError, gradcheck
