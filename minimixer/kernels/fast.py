@@ -678,11 +678,13 @@ def _residual_depthwise_gelu_affine_kernel(x, w, b, scale, shift, call_free, out
         n = row // height
         h = row % height
         for col in range(width):
-            pixel = out[n, h, col]
-            _depthwise_pixel(x, w, b, n, h, col, pixel)
+            _depthwise_pixel(x, w, b, n, h, col, out[n, h, col])
+        # The tail runs as a second, simple loop over the row (still in cache): inside
+        # the pixel loop above, LLVM would not vectorise the erf.
+        for col in range(width):
             for c in range(channels):
-                v = pixel[c]
-                pixel[c] = x[n, h, col, c] + half * v * (one + _erf(v * sqrt_half, call_free)) \
+                v = out[n, h, col, c]
+                out[n, h, col, c] = x[n, h, col, c] + half * v * (one + _erf(v * sqrt_half, call_free)) \
                     * scale[c] + shift[c]
 
 
