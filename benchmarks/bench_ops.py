@@ -70,7 +70,7 @@ def make_cases(np, quick):
     operations) or ("GB", n) for memory-bound ones (each input and output array
     of forward and backward counted once).
     """
-    from minimixer.ops import activation, conv, loss, norm, pool
+    from minimixer.ops import activation, conv, linalg, loss, norm, pool
 
     rng = np.random.default_rng(0)
     n, hw, c, k, p = (8, 8, 32, 5, 2) if quick else (128, 16, 16 * 16, 5, 2)
@@ -91,7 +91,7 @@ def make_cases(np, quick):
         ("depthwise_conv2d", f"{fmap} k={k}", conv.DepthwiseConv2d,
          [arr(*fmap), arr(k, k, c), arr(c)], (True, True, True), {},
          ("GFLOP", 3 * 2 * size * k * k / 1e9)),
-        ("pointwise_conv2d", f"{fmap} -> {c}", conv.PointwiseConv2d,
+        ("pointwise_conv2d", f"{fmap} -> {c}", linalg.RowsTimesMatrix,
          [arr(*fmap), arr(c, c), arr(c)], (True, True, True), {},
          ("GFLOP", 3 * 2 * size * c / 1e9)),
         ("gelu", f"{fmap} exact", activation.Gelu,
