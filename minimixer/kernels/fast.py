@@ -218,12 +218,16 @@ def _depthwise_forward_kernel(x, w, b, y):
     rows are independent. Taps that fall in the zero padding are skipped by
     clipping the i and j ranges instead of padding the input.
     """
-    n_img, height, width, _ = x.shape
+    n_img, height = x.shape[0], x.shape[1]
     for row in prange(n_img * height):
-        n = row // height
-        h = row % height
-        for col in range(width):
-            _depthwise_pixel(x, w, b, n, h, col, y[n, h, col])
+        _depthwise_row(x, w, b, row // height, row % height, y)
+
+
+@njit(inline="always")
+def _depthwise_row(x, w, b, n, h, out):
+    """out[n, h] = b + the depthwise sums along one output row."""
+    for col in range(x.shape[2]):
+        _depthwise_pixel(x, w, b, n, h, col, out[n, h, col])
 
 
 @njit(inline="always")
@@ -677,8 +681,7 @@ def _residual_depthwise_gelu_affine_kernel(x, w, b, scale, shift, call_free, out
     for row in prange(n_img * height):
         n = row // height
         h = row % height
-        for col in range(width):
-            _depthwise_pixel(x, w, b, n, h, col, out[n, h, col])
+        _depthwise_row(x, w, b, n, h, out)
         # The tail runs as a second, simple loop over the row (still in cache): inside
         # the pixel loop above, LLVM would not vectorise the erf.
         for col in range(width):
