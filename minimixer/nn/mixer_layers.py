@@ -228,10 +228,8 @@ class ConvMixerBlock(Module):
         """
         depthwise, _, spatial_norm = self.spatial.fn
         k = kernels.current()
-        x = as_tensor(x).data
-        mixed = k.residual_depthwise_gelu_affine(x, depthwise.weight.data, depthwise.bias.data,
-                                                 *spatial_norm.affine())
-        rows = mixed.reshape(-1, mixed.shape[-1]) @ self.pointwise.weight.data
-        rows += self.pointwise.bias.data
-        out = k.gelu_affine(rows, *self.norm.affine())
-        return Tensor(out.reshape(mixed.shape[:-1] + (out.shape[-1],)), dtype=out.dtype)
+        mixed = k.residual_depthwise_gelu_affine(as_tensor(x).data, depthwise.weight.data,
+                                                 depthwise.bias.data, *spatial_norm.affine())
+        projected = self.pointwise(Tensor(mixed, dtype=mixed.dtype)).data
+        out = k.gelu_affine(projected, *self.norm.affine())
+        return Tensor(out, dtype=out.dtype)
