@@ -648,7 +648,6 @@ def gelu_backward(x, grad_y, approximate="none"):
     return grad_x
 
 
-
 # --------------------------------------------------------------------------
 # Inference fusions of the ConvMixer block (see reference.py)
 # --------------------------------------------------------------------------
@@ -711,6 +710,7 @@ def residual_depthwise_gelu_affine(x, w, b, scale, shift):
     _launch(_residual_depthwise_gelu_affine_kernel, x.size * w.shape[0] ** 2, x, w, b,
             _contiguous(scale, x.dtype), _contiguous(shift, x.dtype), x.dtype == np.float32, out)
     return out
+
 
 # --------------------------------------------------------------------------
 # Softmax cross-entropy
