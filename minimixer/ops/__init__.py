@@ -6,7 +6,8 @@ methods (`.sum()`, `.reshape()`, `.relu()`, ...), all of which call the function
 Families:
     elementwise  add sub mul div neg pow exp log sqrt tanh relu
     reduce       sum mean max
-    shape        reshape permute transpose getitem concatenate
+    shape        reshape flatten squeeze unsqueeze permute transpose getitem
+                 concatenate stack
     linalg       matmul linear
     softmax      softmax log_softmax
     activation   gelu                                  (kernels: reference / fast)
@@ -19,7 +20,8 @@ Families:
 from ..autograd import Tensor
 from .elementwise import add, sub, mul, div, neg, pow, exp, log, sqrt, tanh, relu
 from .reduce import sum, mean, max
-from .shape import reshape, permute, transpose, getitem, concatenate
+from .shape import (reshape, flatten, squeeze, unsqueeze, permute, transpose, getitem,
+                    concatenate, stack)
 from .linalg import matmul, linear
 from .softmax import softmax, log_softmax
 from .activation import gelu
@@ -44,7 +46,8 @@ def _bind_tensor_methods():
     T.__matmul__, T.__rmatmul__ = matmul, _swap(matmul)
     T.__neg__ = neg
     T.__getitem__ = getitem
-    for fn in (exp, log, sqrt, tanh, relu, sum, mean, max, reshape, permute, transpose,
+    for fn in (exp, log, sqrt, tanh, relu, sum, mean, max, reshape, flatten, squeeze,
+               unsqueeze, permute, transpose,
                softmax, log_softmax, gelu):
         setattr(T, fn.__name__, fn)
     T.T = property(lambda self: transpose(self))

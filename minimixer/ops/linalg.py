@@ -42,18 +42,21 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        # Promote 1-D operands as forward did (a (K,) is a row (1, K), b (K,) a column
+        # (K, 1)) and give g back the axes their products dropped.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
         if b.ndim == 1:
-            g = np.expand_dims(g, -1)
-        grad_a = np.matmul(g, _swap_last(b2)) if ctx.needs_input_grad[0] else None
-        grad_b = np.matmul(_swap_last(a2), g) if ctx.needs_input_grad[1] else None
-        if grad_a is not None and a.ndim == 1:
-            grad_a = grad_a.reshape(-1, a.shape[0]).sum(axis=0)
-        if grad_b is not None and b.ndim == 1:
-            grad_b = grad_b.reshape(-1, b.shape[0]).sum(axis=0)
+            g = g[..., None]
+        if a.ndim == 1:
+            g = g[..., None, :]
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = np.matmul(g, _swap_last(b2))
+            grad_a = grad_a[..., 0, :] if a.ndim == 1 else grad_a
+        if ctx.needs_input_grad[1]:
+            grad_b = np.matmul(_swap_last(a2), g)
+            grad_b = grad_b[..., :, 0] if b.ndim == 1 else grad_b
         return grad_a, grad_b
 
 

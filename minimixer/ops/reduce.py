@@ -7,13 +7,7 @@ and mean, and only to the winning entries for max (split between ties).
 import numpy as np
 
 from ..autograd import Function
-
-
-def _normalise_axes(axis, ndim: int) -> tuple:
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if np.isscalar(axis) else tuple(axis)
-    return tuple(a % ndim for a in axes)
+from .axes import normalise_axes
 
 
 def _restore_reduced_axes(g: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
@@ -24,7 +18,7 @@ def _restore_reduced_axes(g: np.ndarray, axes: tuple, keepdims: bool) -> np.ndar
 class Sum(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
-        ctx.axes, ctx.keepdims, ctx.shape = _normalise_axes(axis, a.ndim), keepdims, a.shape
+        ctx.axes, ctx.keepdims, ctx.shape = normalise_axes("sum", axis, a.ndim), keepdims, a.shape
         return np.asarray(a.sum(axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
@@ -36,20 +30,24 @@ class Sum(Function):
 class Mean(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
-        ctx.axes, ctx.keepdims, ctx.shape = _normalise_axes(axis, a.ndim), keepdims, a.shape
+        ctx.axes, ctx.keepdims, ctx.shape = normalise_axes("mean", axis, a.ndim), keepdims, a.shape
         ctx.count = int(np.prod([a.shape[i] for i in ctx.axes]))
-        return np.asarray(a.mean(axis=ctx.axes, keepdims=keepdims))
+        total = a.sum(axis=ctx.axes, keepdims=keepdims)
+        with np.errstate(invalid="ignore"):  # the mean over an empty axis is NaN, as in PyTorch
+            return np.asarray(total / a.dtype.type(ctx.count))
 
     @staticmethod
     def backward(ctx, g):
-        g = _restore_reduced_axes(g, ctx.axes, ctx.keepdims) / ctx.count
+        g = _restore_reduced_axes(g, ctx.axes, ctx.keepdims) / (ctx.count or 1)
         return (np.broadcast_to(g, ctx.shape),)
 
 
 class Max(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
-        ctx.axes, ctx.keepdims = _normalise_axes(axis, a.ndim), keepdims
+        ctx.axes, ctx.keepdims = normalise_axes("max", axis, a.ndim), keepdims
+        if any(a.shape[i] == 0 for i in ctx.axes):
+            raise ValueError(f"max: cannot take the maximum over an empty axis of shape {a.shape}")
         out = np.asarray(a.max(axis=ctx.axes, keepdims=True))
         ctx.save_for_backward(a, out)
         return out if keepdims else np.squeeze(out, axis=ctx.axes)
