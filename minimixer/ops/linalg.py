@@ -61,7 +61,8 @@ class MatMul(Function):
 
 
 def _as_rows(x: np.ndarray) -> np.ndarray:
-    return x.reshape(-1, x.shape[-1])
+    """(..., K) -> (rows, K). The row count is spelled out: -1 is ambiguous when K = 0."""
+    return x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1])
 
 
 class RowsTimesMatrix(Function):
@@ -127,7 +128,8 @@ def _sum_of_products(g: np.ndarray, x: np.ndarray) -> np.ndarray:
     MLP-Mixer's CIFAR-10 sizes.
     """
     products = np.matmul(g, _swap_last(x))
-    return products.reshape(-1, *products.shape[-2:]).sum(axis=0)
+    stack = int(np.prod(products.shape[:-2]))  # not -1: an empty stack must reshape too
+    return products.reshape((stack,) + products.shape[-2:]).sum(axis=0)
 
 
 def matmul(a, b):
