@@ -20,7 +20,7 @@ Thread pools: Numba (OpenMP), OpenBLAS and PyTorch (its own OpenMP) each keep
 their worker threads spinning for a while after a call. On 2 cores a spinning
 pool steals the CPU from the next one (measured: up to 2x slower ops). So
 this script sets OPENBLAS_THREAD_TIMEOUT=4 before NumPy is imported, and
-minimixer.kernels sets OMP_WAIT_POLICY=PASSIVE (unless already set), which
+`import minimixer` sets OMP_WAIT_POLICY=PASSIVE (unless already set), which
 PyTorch, imported afterwards, reads as well: idle workers then sleep at once.
 """
 
@@ -382,6 +382,7 @@ def run_benchmark(args, argv):
     import numba
     import numpy as np
 
+    import minimixer as mm
     from minimixer import kernels
     from minimixer.autograd import Context
     try:
@@ -389,7 +390,7 @@ def run_benchmark(args, argv):
     except ImportError:
         torch = None
 
-    kernels.set_num_threads(args.threads)
+    mm.set_num_threads(args.threads)
     if torch is not None:
         torch.set_num_threads(args.threads)
     cases = make_cases(np, args.quick)

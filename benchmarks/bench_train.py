@@ -87,8 +87,7 @@ def configure_environment(threads):
     imported: BLAS and OpenMP read these variables when they load.
 
     OPENBLAS_THREAD_TIMEOUT=4 makes idle OpenBLAS threads sleep at once instead of
-    spinning (minimixer.kernels.set_num_threads explains why that matters on few
-    cores); set it yourself to override.
+    spinning (minimixer/performance.py explains why that matters on few cores); set it yourself to override.
     """
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[name] = str(threads)

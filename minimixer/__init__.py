@@ -7,29 +7,25 @@
 
 Sub-packages: `nn` (layers), `optim` (optimizers and schedules), `data` (datasets and
 loader), `models` (the two Mixers and presets). `kernels` holds the raw array code in
-two interchangeable backends; `set_backend` chooses between them.
+two interchangeable backends; `set_backend` chooses between them. `performance` holds
+every speed setting (thread counts, and what happens at import).
+
+`models`, `train`, `viz`, `interop` and the other modules are imported on first use
+(`mm.models.create(...)` works without importing `minimixer.models` yourself), so
+`import minimixer` stays quick.
 """
 
 __version__ = "0.1.0"
 
-import os
+from . import performance
 
-# OpenBLAS (NumPy's matmuls) keeps its idle threads spinning for ~0.1 s after each
-# product, which slows the Numba kernel that usually runs next by up to 2x on a small
-# machine. This makes them sleep at once. OpenBLAS reads it when NumPy is first
-# imported, so it takes effect when minimixer is imported first (as by
-# `python -m minimixer`); a value you set yourself wins.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-from .allocator import keep_freed_memory
-
-keep_freed_memory()  # large arrays are reused instead of re-faulted every step; see allocator.py
+performance.apply_import_settings()  # before NumPy and Numba start their threads: see performance.py
 
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, sum_to, tensor, to_dot
 from . import ops  # noqa: F401  (gives Tensor its operators)
 from .gradcheck import GradcheckError, gradcheck
 from .kernels import get_backend, set_backend
-from .threads import get_blas_threads, get_num_threads, set_blas_threads, set_num_threads
+from .performance import get_blas_threads, get_num_threads, set_blas_threads, set_num_threads
 from .random import manual_seed
 from . import nn, optim, data  # noqa: E402
 
@@ -37,4 +33,16 @@ __all__ = [
     "Function", "Tensor", "enable_grad", "is_grad_enabled", "no_grad", "sum_to", "tensor",
     "to_dot", "gradcheck", "GradcheckError", "get_backend", "set_backend", "get_num_threads",
     "set_num_threads", "get_blas_threads", "set_blas_threads", "manual_seed", "nn", "optim", "data",
+    "models", "performance",
 ]
+
+_LAZY_SUBMODULES = ("models", "train", "viz", "show", "interop", "check", "cli")
+
+
+def __getattr__(name):
+    """Import a submodule the first time it is used as an attribute (`mm.models`)."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

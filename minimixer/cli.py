@@ -14,7 +14,7 @@ import sys
 import time
 
 from . import data, models
-from .threads import set_num_threads
+from .performance import set_num_threads
 from .random import manual_seed
 from .train import CHECKPOINT_NAME, Recipe, evaluate, fit, read_checkpoint
 

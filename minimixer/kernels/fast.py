@@ -50,8 +50,11 @@ def _float_dtype(x):
 
 
 def _contiguous(x, dtype=None):
-    """C-contiguous copy of x in ``dtype`` (no copy if it already is one)."""
-    return np.ascontiguousarray(x, dtype=dtype if dtype is not None else _float_dtype(x))
+    """C-contiguous copy of x in ``dtype`` (no copy if it already is one).
+
+    `np.require` keeps a 0-d array 0-d, where `np.ascontiguousarray` would make it 1-d.
+    """
+    return np.require(x, dtype=dtype if dtype is not None else _float_dtype(x), requirements="C")
 
 
 _MIN_CHUNKS = 16

@@ -183,12 +183,3 @@ def test_default_backend_comes_from_the_environment(monkeypatch, restore_backend
     finally:
         monkeypatch.delenv("MINIMIXER_BACKEND", raising=False)
         importlib.reload(kernels)
-
-
-def test_num_threads_round_trip():
-    before = kernels.get_num_threads()
-    try:
-        kernels.set_num_threads(1)
-        assert kernels.get_num_threads() == 1
-    finally:
-        kernels.set_num_threads(before)
