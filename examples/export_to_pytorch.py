@@ -14,12 +14,14 @@ Run it (from the repository, after `pip install -e .`; needs `pip install torch`
     python examples/export_to_pytorch.py --checkpoint runs/convmixer-digits
     python examples/export_to_pytorch.py --quick                      # 1 epoch on 512 images
 
-Without PyTorch installed it says so and exits with status 0.
+PyTorch is required: without it the script says so in one line on stderr and exits
+with status 1, before training anything.
 """
 
 import argparse
 import dataclasses
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -98,9 +100,8 @@ def export_and_check(model, dataset, name, args):
 def main():
     args = parse_args()
     if importlib.util.find_spec("torch") is None:
-        print("PyTorch is not installed, so there is nothing to export to; skipping. "
-              "(Install it with: pip install torch)")
-        return
+        sys.exit("error: this example needs PyTorch, which is not installed "
+                 "(install it with: pip install 'minimixer[torch]')")
     if args.checkpoint:
         model, meta, _ = load_run(args.checkpoint)
         dataset, name = meta["config"]["dataset"], meta["config"].get("preset", type(model).__name__)

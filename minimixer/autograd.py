@@ -27,6 +27,8 @@ import itertools
 
 import numpy as np
 
+from .errors import InputError, InputTypeError
+
 DEFAULT_DTYPE = np.float32
 FLOAT_DTYPES = (np.float32, np.float64)
 
@@ -85,14 +87,49 @@ def sum_to(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
+# Array kinds converted to float: bool, signed and unsigned integers, floats.
+_NUMERIC_KINDS = "buif"
+_KIND_NAMES = {"c": "complex numbers (the imaginary part would be lost)",
+               "O": "Python objects (None, mixed types, nested sequences)",
+               "U": "strings", "S": "bytes", "V": "structured records",
+               "M": "dates", "m": "time differences"}
+
+
 def _as_array(data, dtype=None) -> np.ndarray:
-    """Turn user data into a float ndarray (float32 unless `dtype` says otherwise)."""
+    """Turn user data into a float ndarray (float32 unless `dtype` says otherwise).
+
+    Accepted: numbers, nested lists of numbers, Tensors and arrays of bool, integer
+    or float dtype (bools become 0/1, float16 widens exactly). Refused with a
+    TypeError: None, complex numbers, strings and object arrays, which NumPy would
+    otherwise turn into NaN or silently truncate. Ragged lists raise ValueError.
+    """
     if isinstance(data, Tensor):
         data = data.data
-    dtype = np.dtype(DEFAULT_DTYPE if dtype is None else dtype)
+    dtype = _float_dtype(dtype)
+    if isinstance(data, np.ndarray) and data.dtype.type in FLOAT_DTYPES:
+        return np.asarray(data, dtype=dtype)  # the fast path of every op's output
+    if data is None:
+        raise InputTypeError("tensor: data is None; expected a number, a list of numbers or an array")
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # ragged nested lists
+        raise InputError(f"tensor: cannot make an array of this data ({error})") from None
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        what = _KIND_NAMES.get(array.dtype.kind, f"dtype {array.dtype}")
+        raise InputTypeError(f"tensor: expected numbers, got an array of {what} "
+                             f"(dtype {array.dtype}, from {type(data).__name__})")
+    return array.astype(dtype, copy=False)
+
+
+def _float_dtype(dtype) -> np.dtype:
+    """The float dtype a new tensor gets: float32 by default, float64 on request."""
+    try:
+        dtype = np.dtype(DEFAULT_DTYPE if dtype is None else dtype)
+    except TypeError:
+        raise InputTypeError(f"tensor: dtype must be float32 or float64, got {dtype!r}") from None
     if dtype.type not in FLOAT_DTYPES:
-        raise TypeError(f"tensor: dtype must be float32 or float64, got {dtype}")
-    return np.asarray(data, dtype=dtype)
+        raise InputTypeError(f"tensor: dtype must be float32 or float64, got {dtype}")
+    return dtype
 
 
 # --------------------------------------------------------------------------- Function
@@ -214,10 +251,10 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        value = np.asarray(value)
+        value = _as_array(value, self._data.dtype)  # same checks as mm.tensor (no None, complex...)
         if value.shape != self._data.shape:
             raise ValueError(f"Tensor.data: new shape {value.shape} != {self._data.shape}")
-        self._data = value.astype(self._data.dtype, copy=False)
+        self._data = value
         self.mark_dirty()
 
     def mark_dirty(self) -> None:
@@ -365,6 +402,14 @@ def _topological_order(root: Tensor) -> list:
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     """Create a Tensor from an array, list or number (float32 unless `dtype` is given).
+
+    `dtype` may be float32 (the default) or float64. The input is converted:
+
+    * float32 / float64 arrays: to `dtype` (float64 data becomes float32 by default);
+    * float16, integer and bool arrays and Python numbers: to `dtype` (True -> 1.0);
+    * None, complex numbers, strings and object arrays: TypeError, never NaN or a
+      silently dropped imaginary part;
+    * ragged nested lists: ValueError.
 
     The data is copied only when a dtype conversion requires it.
     """

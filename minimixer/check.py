@@ -751,8 +751,8 @@ def check_file(path) -> CheckReport:
     """Import the exercise file at `path`, run its exercise's checks, return the report."""
     path = Path(path)
     report = CheckReport(path=str(path))
-    if not path.is_file():
-        report.problem = "no such file."
+    report.problem, report.problem_hint = _path_problem(path)
+    if report.problem:
         return report
     report.exercise = find_exercise(path.read_text(encoding="utf-8", errors="replace"))
     known = ", ".join(EXERCISES)
@@ -780,6 +780,19 @@ def check_file(path) -> CheckReport:
     for title, run in exercise.checks:
         report.results.append(_run_one(title, run, module))
     return report
+
+
+def _path_problem(path: Path) -> tuple:
+    """(problem, hint) when `path` cannot be an exercise file, else (None, "")."""
+    example = "e.g. lessons/exercises/03_depthwise_conv.py"
+    if path.is_dir():
+        return "it is a folder, not a file.", f"give one exercise file, {example}."
+    if not path.exists():
+        return "no such file.", f"check the path; the exercises are files like {example}."
+    if path.suffix != ".py":
+        return (f"it is not a Python file (its name ends in {path.suffix or 'no extension'!r}, "
+                "not '.py')."), f"give your edited exercise file, {example}."
+    return None, ""
 
 
 def _describe_import_error(error: Exception, path: Path) -> str:

@@ -2,21 +2,43 @@
 
 `python -m minimixer train` with no flags trains the two digits presets (ConvMixer,
 then MLP-Mixer) on the bundled UCI digits and prints a summary table. Runs are written
-to `runs/<preset>/` (checkpoint, history, curves).
+to `runs/<preset>/` (checkpoint, history, curves). `train` refuses a run folder that
+already holds a checkpoint unless `--resume` (continue it) or `--force` (start over and
+replace it) is given. `--resume` continues the saved plan: flags left out take their
+saved values, and a flag that changes the plan (e.g. more `--epochs` under a one-cycle
+schedule, which would train the extra epochs at learning rate 0) is refused.
+
+Errors and exit status
+----------------------
+* 0: success (for `check`: every check passed; 1 when some fail).
+* 2: a usage error: a bad flag (argparse's own message) or flags that cannot work as
+  given (a run folder holding a checkpoint without --resume or --force, a dataset
+  whose images do not fit the preset, an exercise path that is not a .py file).
+* 1: any other error minimixer reports (`minimixer.errors.MinimixerError`): missing,
+  damaged or unverifiable data, a bad or foreign checkpoint, an unwritable output
+  folder, a diverged run.
+* 130: interrupted with Ctrl-C (train saves a consistent checkpoint first).
+
+Errors are printed as one line on stderr, `minimixer <command>: error: <message>`, with
+no traceback. Any other exception is a bug in minimixer and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import sys
 import time
+from pathlib import Path
 
 from . import data, models
+from .errors import CheckpointError, CheckpointNotFoundError, MinimixerError, OutputError, UsageError
 from .performance import set_num_threads
 from .random import manual_seed
-from .train import CHECKPOINT_NAME, Recipe, evaluate, fit, read_checkpoint
+from .train import (CHECKPOINT_NAME, Recipe, checkpoint_path, evaluate, fit, load_model,
+                    prepare_out_dir, read_checkpoint)
 
 # How each preset is trained by default: chosen to reach the accuracies recorded in
 # README.md with the commands shown there.
@@ -29,8 +51,11 @@ RECIPES = {
     "mlpmixer-mnist": Recipe(epochs=7, batch_size=128, lr=3e-3, weight_decay=0.05),
     "convmixer-cifar10": Recipe(epochs=25, batch_size=128, lr=1e-2, weight_decay=0.01),
     "mlpmixer-cifar10": Recipe(epochs=25, batch_size=128, lr=2e-3, weight_decay=0.05),
+    "cnn-digits": Recipe(epochs=10, batch_size=64, lr=1e-2, weight_decay=0.01, label_smoothing=0.1),
+    "cnn-mnist": Recipe(epochs=4, batch_size=128, lr=5e-3, weight_decay=0.01),
 }
 DEFAULT_MODELS = ["convmixer-digits", "mlpmixer-digits"]
+EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,8 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", help="folder holding downloaded datasets (also: MINIMIXER_DATA)")
     train.add_argument("--out", default="runs", help="parent folder of run directories (default: runs)")
     train.add_argument("--resume", action="store_true",
-                       help="continue from the checkpoint in the run directory")
-    train.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling (default 0)")
+                       help="continue from the checkpoint in the run directory, with its saved settings")
+    train.add_argument("--force", action="store_true",
+                       help="start over even if the run directory holds a checkpoint (it is replaced)")
+    train.add_argument("--seed", type=_non_negative_int, help="seed for weights and shuffling (default 0)")
     train.add_argument("--threads", type=_positive_int, help="CPU threads for kernels and matmuls")
     train.add_argument("--quick", action="store_true",
                        help="a smoke run: 1 epoch on a small slice of the data")
@@ -78,17 +105,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value = _parse(int, text, "an integer")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+def _non_negative_int(text: str) -> int:
+    value = _parse(int, text, "an integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    value = _parse(float, text, "a number")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def _parse(kind, text: str, what: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
 
 
 # ---------------------------------------------------------------------------- commands
@@ -102,11 +143,14 @@ def cmd_presets(args) -> int:
 
 
 def cmd_train(args) -> int:
+    if args.resume and args.force:
+        raise UsageError("--resume continues the saved run and --force replaces it: give one of them")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out} is a file; name a folder for the run directories")
+    plans = [plan_run(preset, args) for preset in args.model or DEFAULT_MODELS]
     if args.threads:
         set_num_threads(args.threads)
-    results = []
-    for preset in args.model or DEFAULT_MODELS:
-        results.append(train_preset(preset, args))
+    results = [train_preset(plan, args) for plan in plans]
     print()
     print(f"{'preset':<20}{'dataset':<15}{'params':>10}{'test acc':>10}{'time':>9}")
     for r in results:
@@ -115,35 +159,106 @@ def cmd_train(args) -> int:
     return 0
 
 
-def train_preset(preset: str, args) -> dict:
-    """Train one preset as the flags say; returns a summary row."""
+@dataclasses.dataclass
+class RunPlan:
+    """One preset to train, checked before any data is read or any weight trained."""
+
+    preset: str
+    dataset: str
+    run_dir: str
+    recipe: Recipe
+    resume: str | None
+
+
+def plan_run(preset: str, args) -> RunPlan:
+    """Check the flags for `preset` and its run folder; UsageError/CheckpointError if they
+    cannot work, so that nothing is trained when a later preset would fail."""
     dataset = args.dataset or models.PRESET_DATASET[preset]
-    recipe = dataclasses.replace(RECIPES[preset], seed=args.seed)
-    for flag, attr in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr")):
-        if getattr(args, flag) is not None:
-            recipe = dataclasses.replace(recipe, **{attr: getattr(args, flag)})
-    train_set = data.load(dataset, "train", data_dir=args.data_dir)
-    test_set = data.load(dataset, "test", data_dir=args.data_dir)
-    if args.quick:
-        recipe = dataclasses.replace(recipe, epochs=1)
-        train_set, test_set = _head(train_set, 512), _head(test_set, 256)
-    info = data.info(dataset)
-    manual_seed(args.seed)
-    model = models.create(preset, num_classes=info.num_classes)
+    check_dataset_fits(preset, dataset)
     run_dir = os.path.join(args.out, preset if dataset == models.PRESET_DATASET[preset]
                            else f"{preset}-{dataset}")
-    resume = os.path.join(run_dir, CHECKPOINT_NAME) if args.resume else None
-    if resume and not os.path.exists(resume):
-        raise SystemExit(f"--resume: no checkpoint at {resume}")
-    print(f"\n== {preset} on {dataset}: {model.num_parameters():,} parameters, "
-          f"{recipe.epochs} epochs, batch {recipe.batch_size}, lr {recipe.lr} -> {run_dir}")
+    checkpoint = os.path.join(run_dir, CHECKPOINT_NAME)
+    if args.resume and not os.path.isfile(checkpoint):
+        raise CheckpointNotFoundError(f"--resume: no checkpoint at {checkpoint} "
+                                      "(train without --resume to start this run)")
+    if os.path.exists(checkpoint) and not (args.resume or args.force):
+        raise UsageError(f"{run_dir} already holds a checkpoint ({_describe_run(checkpoint)}); add "
+                         "--resume to continue it, or --force to start over and replace it")
+    prepare_out_dir(run_dir)
+    recipe = _recipe_for(preset, args, checkpoint if args.resume else None)
+    return RunPlan(preset, dataset, run_dir, recipe, checkpoint if args.resume else None)
+
+
+def _describe_run(checkpoint: str) -> str:
+    """'3 of 8 epochs done', or 'unreadable' for a damaged file (replacing it is fine)."""
+    try:
+        _, meta, _ = read_checkpoint(checkpoint)
+    except CheckpointError:
+        return "unreadable"
+    recipe = meta["config"].get("recipe")
+    planned = recipe.get("epochs", "?") if isinstance(recipe, dict) else "?"
+    return f"{meta.get('epoch', '?')} of {planned} epochs done"
+
+
+def _recipe_for(preset: str, args, resume: str | None) -> Recipe:
+    """The preset's recipe (or, on --resume, the saved one) with the given flags applied."""
+    recipe = _saved_recipe(resume) if resume else RECIPES.get(preset, Recipe())
+    changes = {attr: getattr(args, attr) for attr in ("epochs", "batch_size", "lr", "seed")
+               if getattr(args, attr) is not None}
+    if args.quick:
+        changes["epochs"] = 1
+    return dataclasses.replace(recipe, **changes)
+
+
+def _saved_recipe(checkpoint: str) -> Recipe:
+    _, meta, _ = read_checkpoint(checkpoint)
+    saved = meta["config"].get("recipe")
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{checkpoint}: the checkpoint holds no training recipe to resume")
+    try:
+        return Recipe(**saved)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{checkpoint}: the saved recipe is damaged ({error})") from None
+
+
+def check_dataset_fits(preset: str, dataset: str) -> None:
+    """UsageError unless `dataset`'s images have the channels and size `preset` takes."""
+    height, width, channels = data.info(dataset).image_shape
+    config = models.preset_config(preset)
+    problems = []
+    if config.get("in_channels", channels) != channels:
+        problems.append(f"{config['in_channels']}-channel images, {dataset} has {channels}")
+    size = config.get("image_size")
+    if size is not None and (height, width) != (size, size):
+        problems.append(f"{size}x{size} images, {dataset} has {height}x{width}")
+    patch = config.get("patch_size")
+    if patch and (height % patch or width % patch):
+        problems.append(f"images divisible into {patch}x{patch} patches, {dataset} has {height}x{width}")
+    if problems:
+        raise UsageError(f"--dataset {dataset} does not fit preset {preset}: it takes "
+                         + "; ".join(problems) + f" (its own dataset is {models.PRESET_DATASET[preset]})")
+
+
+def train_preset(plan: RunPlan, args) -> dict:
+    """Train one planned preset; returns a summary row."""
+    train_set = data.load(plan.dataset, "train", data_dir=args.data_dir)
+    test_set = data.load(plan.dataset, "test", data_dir=args.data_dir)
+    if args.quick:
+        train_set, test_set = _head(train_set, 512), _head(test_set, 256)
+    info = data.info(plan.dataset)
+    recipe = plan.recipe
+    manual_seed(recipe.seed)
+    model = models.create(plan.preset, num_classes=info.num_classes)
+    print(f"\n== {plan.preset} on {plan.dataset}: {model.num_parameters():,} parameters, "
+          f"{recipe.epochs} epochs, batch {recipe.batch_size}, lr {recipe.lr} -> {plan.run_dir}")
     start = time.perf_counter()
-    history = fit(model, train_set, test_set, recipe=recipe, dataset_name=dataset, out_dir=run_dir,
-                  resume=resume, config=dict(models.preset_config(preset), preset=preset,
-                                             num_classes=info.num_classes))
+    history = fit(model, train_set, test_set, recipe=recipe, dataset_name=plan.dataset,
+                  out_dir=plan.run_dir, resume=plan.resume,
+                  config=dict(models.preset_config(plan.preset), preset=plan.preset,
+                              num_classes=info.num_classes))
     seconds = time.perf_counter() - start
-    return dict(preset=preset, dataset=dataset, params=model.num_parameters(),
-                test_acc=history[-1]["test_acc"], seconds=seconds)
+    return dict(preset=plan.preset, dataset=plan.dataset, params=model.num_parameters(),
+                test_acc=history[-1]["test_acc"] if history else float("nan"), seconds=seconds)
 
 
 def _head(dataset, n: int):
@@ -153,20 +268,16 @@ def _head(dataset, n: int):
 def cmd_evaluate(args) -> int:
     if args.threads:
         set_num_threads(args.threads)
-    path = args.checkpoint
-    if os.path.isdir(path):
-        path = os.path.join(path, CHECKPOINT_NAME)
-    if not os.path.exists(path):
-        raise SystemExit(f"evaluate: no checkpoint at {path}")
-    model_state, meta, _ = read_checkpoint(path)
+    path = checkpoint_path(args.checkpoint)
+    model, meta = load_model(path)
     config = meta["config"]
-    model = models.from_config({k: v for k, v in config.items()
-                                if k not in ("recipe", "dataset", "preset")})
-    model.load_state_dict(model_state)
-    dataset = config["dataset"]
+    dataset = config.get("dataset")
+    if dataset not in data.names():
+        raise CheckpointError(f"{path}: the checkpoint names no dataset minimixer knows "
+                              f"(found {dataset!r}); it was not written by `train`")
     test_set = data.load(dataset, "test", data_dir=args.data_dir)
     loss, accuracy, _ = evaluate(model, test_set, transform=data.default_transforms(dataset, train=False))
-    print(f"{path}: {config.get('preset', config['model'])} on {dataset} test set "
+    print(f"{path}: {config.get('preset', config.get('model'))} on {dataset} test set "
           f"({len(test_set[1]):,} images): loss {loss:.4f}, accuracy {accuracy:.4f}")
     return 0
 
@@ -174,7 +285,14 @@ def cmd_evaluate(args) -> int:
 def cmd_show(args) -> int:
     from .show import show_run
 
-    for path in show_run(args.run, data_dir=args.data_dir):
+    load_model(args.run)  # clear errors for a missing, damaged or foreign checkpoint first
+    try:
+        written = show_run(args.run, data_dir=args.data_dir)
+    except MinimixerError:
+        raise
+    except OSError as error:  # the figures cannot be written (read-only folder, full disk)
+        raise OutputError(f"cannot write the figures of {args.run}: {error.strerror or error}") from error
+    for path in written:
         print(f"wrote {path}")
     return 0
 
@@ -182,7 +300,15 @@ def cmd_show(args) -> int:
 def cmd_check(args) -> int:
     from .check import main as check_main
 
-    return check_main([args.exercise])
+    path = Path(args.exercise)
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give one exercise file, "
+                         "e.g. lessons/exercises/03_depthwise_conv.py")
+    if not path.exists():
+        raise UsageError(f"{path}: no such file")
+    if path.suffix != ".py":
+        raise UsageError(f"{path} is not a Python file; give your edited exercise (.py) file")
+    return check_main([str(path)])
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "presets": cmd_presets, "show": cmd_show,
@@ -190,8 +316,24 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "presets": cmd_presets
 
 
 def main(argv=None) -> int:
+    """Run one command; returns the exit status (see the module docstring)."""
     args = build_parser().parse_args(argv)
-    return COMMANDS[args.command](args)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as error:
+        return report_error(args.command, error, EXIT_USAGE)
+    except MinimixerError as error:
+        return report_error(args.command, error, EXIT_ERROR)
+    except KeyboardInterrupt:
+        print(f"minimixer {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def report_error(command: str, error: Exception, status: int) -> int:
+    """Print `error` as one line on stderr; return `status`."""
+    message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    print(f"minimixer {command}: error: {message}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

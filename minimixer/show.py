@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import data
-from .nn.mixer_layers import DepthwiseConv2d, TokenMixingMLP
+from .nn.mixer_layers import DepthwiseConv2d, PatchEmbed, TokenMixingMLP
 from .train import evaluate
 from .viz import (load_run, plot_confusion_matrix, plot_depthwise_kernels, plot_history,
                   plot_patch_filters, plot_predictions, plot_token_mixing)
@@ -51,7 +51,8 @@ def show_run(path, data_dir=None) -> list[str]:
 
     if meta.get("history"):
         save(plot_history(meta["history"], title=name), "curves.png")
-    save(plot_patch_filters(model), "patch_filters.png")
+    if any(isinstance(m, PatchEmbed) for m in model.modules()):
+        save(plot_patch_filters(model), "patch_filters.png")
     if any(isinstance(m, DepthwiseConv2d) for m in model.modules()):
         save(plot_depthwise_kernels(model), "depthwise.png")
     if any(isinstance(m, TokenMixingMLP) for m in model.modules()):

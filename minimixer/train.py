@@ -9,20 +9,38 @@ appends to the history and writes, into `out_dir`:
     curves.png       loss, accuracy and learning rate against epochs
 
 Checkpoints are written atomically (temporary file, then rename), so an interrupted
-write never leaves a broken file. `fit(..., resume=path)` continues from one and ends
-with exactly the weights an uninterrupted run would have.
+write never leaves a broken file; the temporary file is removed on any failure, and
+ones left by a killed process are removed by the next `fit` into the same folder.
+`fit(..., resume=path)` continues from one and ends with exactly the weights an
+uninterrupted run would have.
+
+Resuming continues the *saved plan*: the recipe must be the saved one (same batch
+size, learning rate, schedule, ...). The number of epochs may only change with the
+"constant" schedule; the one-cycle and cosine schedules are shaped for the planned
+number of epochs and end at learning rate 0, so extending them would train the
+extra epochs at learning rate 0. Such a resume is refused with a message saying
+what differs; start a new run instead.
+
+Errors a user can fix are `minimixer.errors.MinimixerError`s naming the argument or
+file: `CheckpointError` for an unreadable, damaged or foreign checkpoint (checkpoints
+are read with `allow_pickle=False`: a pickle inside is refused, never run),
+`OutputError` for an output folder that cannot be written, `InputError` for a bad
+recipe or dataset, `TrainingDiverged` for a NaN loss.
 """
 
 from __future__ import annotations
 
 import csv
+import glob
 import json
 import math
 import os
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+import zipfile
+import zlib
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -30,7 +48,11 @@ from tqdm.auto import tqdm
 from . import random as mm_random
 from .autograd import no_grad
 from .data import DataLoader, default_transforms
+from .errors import (CheckpointError, CheckpointNotFoundError, InputError, InputTypeError,
+                     MinimixerError, OutputError, require_int, require_real)
 from .kernels import get_backend
+from .models._checks import model_from_config
+from .nn import StateDictError
 from .nn import functional as F
 from .optim import (SGD, AdamW, Constant, OneCycleLinear, WarmupCosine, clip_grad_norm,
                     flatten_state_dict, param_groups_no_decay, unflatten_state_dict)
@@ -38,7 +60,7 @@ from .optim import (SGD, AdamW, Constant, OneCycleLinear, WarmupCosine, clip_gra
 CHECKPOINT_NAME = "checkpoint.npz"
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(MinimixerError, RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
@@ -89,20 +111,52 @@ class Recipe:
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        """Check every field at once, so a bad recipe fails before any data is read."""
+        self.epochs = require_int("Recipe", "epochs", self.epochs)
+        self.batch_size = require_int("Recipe", "batch_size", self.batch_size)
+        self.lr = require_real("Recipe", "lr", self.lr, minimum=0.0, include_minimum=False)
+        self.weight_decay = require_real("Recipe", "weight_decay", self.weight_decay, minimum=0.0)
+        self.warmup_epochs = require_real("Recipe", "warmup_epochs", self.warmup_epochs, minimum=0.0)
+        self.label_smoothing = require_real("Recipe", "label_smoothing", self.label_smoothing,
+                                            minimum=0.0, maximum=1.0, include_maximum=False)
+        if self.clip_norm is not None:
+            self.clip_norm = require_real("Recipe", "clip_norm", self.clip_norm, minimum=0.0,
+                                          include_minimum=False)
+        self.seed = require_int("Recipe", "seed", self.seed, minimum=0)
+        _require_choice("optimizer", self.optimizer, ("adamw", "sgd"))
+        _require_choice("schedule", self.schedule, ("onecycle", "cosine", "constant"))
+        if self.schedule == "cosine" and self.warmup_epochs >= self.epochs:
+            raise InputError(f"Recipe: warmup_epochs ({self.warmup_epochs:g}) must be less than "
+                             f"epochs ({self.epochs}) for the cosine schedule")
+        if not isinstance(self.augment, bool):
+            raise InputTypeError(f"Recipe: augment must be True or False, got {self.augment!r}")
+
+
+def _require_choice(name: str, value, choices: tuple) -> None:
+    if value not in choices:
+        raise InputError(f"Recipe: unknown {name} {value!r}; use " + " or ".join(map(repr, choices)))
+
 
 # ---------------------------------------------------------------------------- evaluate
 def evaluate(model, dataset, batch_size: int = 256, transform=None, label_smoothing: float = 0.0):
     """Mean cross-entropy and accuracy of `model` on `dataset` (eval mode, no graph).
 
-    Returns (loss, accuracy, predictions).
+    Returns (loss, accuracy, predictions). NaN or infinite pixels (in the dataset or
+    after `transform`) and NaN or infinite logits raise InputError instead of
+    returning a NaN loss.
     """
+    _require_model(model, "evaluate")
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, transform=transform)
     was_training = model.training
     model.eval()
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, transform=transform)
     total_loss, predictions = 0.0, []
     with no_grad():
-        for images, labels in loader:
+        for batch, (images, labels) in enumerate(loader):
+            _require_finite("evaluate", "the transformed images", images, batch * loader.batch_size)
             logits = model(images)
+            _require_finite("evaluate", "the model's logits", logits.data, batch * loader.batch_size,
+                            hint="are the model's weights finite?")
             loss = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
             total_loss += float(loss.data) * len(labels)
             predictions.append(np.argmax(logits.data, axis=1))
@@ -110,6 +164,21 @@ def evaluate(model, dataset, batch_size: int = 256, transform=None, label_smooth
     predictions = np.concatenate(predictions)
     accuracy = float(np.mean(predictions == np.asarray(dataset[1])))
     return total_loss / len(predictions), accuracy, predictions
+
+
+def _require_finite(who: str, what: str, array: np.ndarray, first_index: int, hint: str = "") -> None:
+    """InputError naming the first image whose row of `array` holds NaN or infinity."""
+    if np.all(np.isfinite(array)):
+        return
+    finite_rows = np.isfinite(array).reshape(len(array), -1).all(axis=1)
+    index = first_index + int(np.flatnonzero(~finite_rows)[0])
+    raise InputError(f"{who}: {what} hold NaN or infinite values (first at image {index})"
+                     + (f"; {hint}" if hint else ""))
+
+
+def _require_model(model, who: str) -> None:
+    if not (callable(model) and hasattr(model, "parameters") and hasattr(model, "train")):
+        raise InputTypeError(f"{who}: model must be a minimixer Module, got {type(model).__name__}")
 
 
 # ---------------------------------------------------------------------------- fit
@@ -121,24 +190,30 @@ def fit(model, train_set, test_set=None, recipe: Recipe | None = None, dataset_n
     `dataset_name` picks the normalisation and augmentation. `config` (e.g. the model
     preset and dataset) is stored in checkpoints so `evaluate --checkpoint` can rebuild
     the model. Returns the history: a list of per-epoch dicts.
+
+    Everything is checked before the first step: the datasets (see `DataLoader`), at
+    least one full batch of training images, labels the model can predict, a writable
+    `out_dir` (a checkpoint already there is replaced; the command line refuses that
+    without --force) and, with `resume`, a checkpoint of this very run (see the module
+    docstring). Raises InputError, OutputError or CheckpointError naming what is wrong.
     """
-    recipe = recipe or Recipe()
+    recipe = _require_recipe(recipe)
+    _require_model(model, "fit")
     loader = DataLoader(train_set, batch_size=recipe.batch_size, shuffle=True, seed=recipe.seed,
                         drop_last=True,
                         transform=default_transforms(dataset_name, train=recipe.augment))
+    _check_training_set(model, loader, test_set)
     test_transform = default_transforms(dataset_name, train=False)
     optimizer = make_optimizer(model, recipe)
     schedule = make_schedule(optimizer, recipe, steps_per_epoch=len(loader))
     history, start_epoch = [], 0
     config = dict(config or {}, recipe=asdict(recipe), dataset=dataset_name)
     if resume:
-        start_epoch, history = load_checkpoint(resume, model, optimizer, schedule, loader)
-    if out_dir:
-        os.makedirs(out_dir, exist_ok=True)
+        start_epoch, history = resume_from(resume, config, model, optimizer, schedule, loader)
+    checkpoint = prepare_out_dir(out_dir) if out_dir else None
 
     if progress and get_backend() == "numba" and start_epoch < recipe.epochs:
         print("(the first steps compile the Numba kernels; later runs reuse the cache)")
-    checkpoint = os.path.join(out_dir, CHECKPOINT_NAME) if out_dir else None
     with _StopRequest() as stop:
         for epoch in range(start_epoch, recipe.epochs):
             record = _train_one_epoch(model, loader, optimizer, schedule, recipe, epoch, progress, stop)
@@ -157,6 +232,30 @@ def fit(model, train_set, test_set=None, recipe: Recipe | None = None, dataset_n
                 save_checkpoint(checkpoint, model, optimizer, schedule, loader, epoch + 1, history, config)
                 save_history(history, out_dir)
     return history
+
+
+def _require_recipe(recipe) -> Recipe:
+    if recipe is None:
+        return Recipe()
+    if not isinstance(recipe, Recipe):
+        raise InputTypeError(f"fit: recipe must be a Recipe, got {type(recipe).__name__}")
+    return recipe
+
+
+def _check_training_set(model, loader, test_set) -> None:
+    """At least one full batch, and labels the model can predict."""
+    if len(loader) == 0:
+        raise InputError(
+            f"fit: the training set has {len(loader.labels):,} images, fewer than one batch "
+            f"(batch_size={loader.batch_size}; incomplete batches are dropped): "
+            "use a smaller batch size or more images")
+    config = getattr(model, "config", None)
+    num_classes = config.get("num_classes") if isinstance(config, dict) else None
+    if num_classes is not None and loader.labels.max() >= num_classes:
+        raise InputError(f"fit: the training set has label {loader.labels.max()}, but the model "
+                         f"predicts {num_classes} classes (labels 0..{num_classes - 1})")
+    if test_set is not None:
+        DataLoader(test_set, batch_size=1)  # the same checks of the test set, before training
 
 
 def _train_one_epoch(model, loader, optimizer, schedule, recipe, epoch, progress, stop) -> dict:
@@ -212,7 +311,7 @@ def make_optimizer(model, recipe: Recipe):
         return AdamW(groups, lr=recipe.lr, weight_decay=recipe.weight_decay)
     if recipe.optimizer == "sgd":
         return SGD(groups, lr=recipe.lr, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay)
-    raise ValueError(f"unknown optimizer {recipe.optimizer!r}; use 'adamw' or 'sgd'")
+    raise InputError(f"unknown optimizer {recipe.optimizer!r}; use 'adamw' or 'sgd'")
 
 
 def make_schedule(optimizer, recipe: Recipe, steps_per_epoch: int):
@@ -224,13 +323,83 @@ def make_schedule(optimizer, recipe: Recipe, steps_per_epoch: int):
         return WarmupCosine(optimizer, lr_max=recipe.lr, total_steps=total, warmup_steps=warmup)
     if recipe.schedule == "constant":
         return Constant(optimizer, lr=recipe.lr)
-    raise ValueError(f"unknown schedule {recipe.schedule!r}; use 'onecycle', 'cosine' or 'constant'")
+    raise InputError(f"unknown schedule {recipe.schedule!r}; use 'onecycle', 'cosine' or 'constant'")
+
+
+# ---------------------------------------------------------------------------- output folder
+TEMPORARY_PATTERN = CHECKPOINT_NAME + ".tmp-*"
+
+
+def prepare_out_dir(out_dir) -> str:
+    """Create `out_dir` if needed, check it is writable, remove stale temporary files.
+
+    Returns the checkpoint path inside it. Raises OutputError naming the folder when
+    it is a file, cannot be created or cannot be written.
+    """
+    out_dir = os.fspath(out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise OutputError(f"output folder {out_dir} is a file, not a folder")
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        probe = os.path.join(out_dir, f".write-test-{os.getpid()}")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as error:
+        raise OutputError(f"cannot write to output folder {out_dir}: {_reason(error)}") from error
+    remove_stale_temporaries(out_dir)
+    return os.path.join(out_dir, CHECKPOINT_NAME)
+
+
+def remove_stale_temporaries(out_dir) -> list:
+    """Delete `checkpoint.npz.tmp-<pid>...` files whose writing process is gone.
+
+    A run killed while writing (SIGKILL, power loss) cannot clean up after itself;
+    its half-written file is never read, and is removed here. Returns the paths removed.
+    """
+    removed = []
+    for path in glob.glob(os.path.join(glob.escape(os.fspath(out_dir)), TEMPORARY_PATTERN)):
+        pid = _writer_pid(path)
+        if pid != os.getpid() and not _process_alive(pid):
+            try:
+                os.remove(path)
+                removed.append(path)
+            except OSError:
+                pass  # removed meanwhile, or not ours to remove: it is ignored either way
+    return removed
+
+
+def _writer_pid(path: str):
+    """The process id in `checkpoint.npz.tmp-<pid>.npz`, or None."""
+    digits = os.path.basename(path)[len(CHECKPOINT_NAME) + len(".tmp-"):].split(".")[0]
+    return int(digits) if digits.isdigit() else None
+
+
+def _process_alive(pid) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
 
 
 # ---------------------------------------------------------------------------- checkpoints
 def save_checkpoint(path, model, optimizer, schedule, loader, epoch: int, history: list,
                     config: dict) -> None:
-    """Write everything needed to resume into one .npz, atomically, without pickle."""
+    """Write everything needed to resume into one .npz, atomically, without pickle.
+
+    The arrays go to a temporary file that replaces `path` only once complete; on any
+    failure (a full disk, Ctrl-C) it is deleted and `path` keeps the previous
+    checkpoint. A failed write raises OutputError naming the file.
+    """
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
     arrays.update(_prefixed("optimizer/", flatten_state_dict(optimizer.state_dict())))
     arrays.update(_prefixed("schedule/", schedule.state_dict()))
@@ -243,32 +412,220 @@ def save_checkpoint(path, model, optimizer, schedule, loader, epoch: int, histor
     try:
         np.savez(tmp, **arrays)
         os.replace(tmp, path)
+    except OSError as error:
+        raise OutputError(f"cannot write checkpoint {path}: {_reason(error)}") from error
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
 
 
+# What a damaged or foreign .npz file can raise while it is read.
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
 def read_checkpoint(path) -> tuple:
-    """(model state dict, metadata dict, all arrays) of a checkpoint file."""
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {k: archive[k] for k in archive.files}
-    meta = json.loads(str(arrays["meta/json"]))
-    model_state = _unprefixed("model/", arrays)
-    return model_state, meta, arrays
+    """(model state dict, metadata dict, all arrays) of a checkpoint file.
+
+    Raises CheckpointNotFoundError when there is no such file and CheckpointError,
+    naming the file, when it is not a minimixer checkpoint: a folder, a text file, a
+    plain .npz without metadata, a truncated or corrupted archive, or an archive
+    holding a pickle (which is refused, never run).
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path} is a folder; expected a checkpoint file ({CHECKPOINT_NAME})")
+    if not os.path.isfile(path):
+        raise CheckpointNotFoundError(f"no checkpoint at {path}")
+    arrays = _read_archive(path)
+    meta = _read_meta(path, arrays)
+    return _unprefixed("model/", arrays), meta, arrays
+
+
+ZIP_MAGIC = b"PK\x03\x04"  # how every .npz file (a zip archive) starts
+
+
+def _read_archive(path: str) -> dict:
+    """Every array of the .npz at `path`, read with allow_pickle=False."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(len(ZIP_MAGIC))
+    except OSError as error:
+        raise CheckpointError(f"cannot read checkpoint {path}: {_reason(error)}") from None
+    if start != ZIP_MAGIC:
+        raise CheckpointError(f"{path}: not a checkpoint: an .npz file is a zip archive, this file "
+                              f"starts with {start!r} (a text file, an .npy array or a pickle?)")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except _READ_ERRORS as error:
+        raise CheckpointError(f"{path}: a damaged or truncated .npz archive ({_short(error)})") from None
+    with archive:
+        arrays = {}
+        for key in archive.files:
+            try:
+                arrays[key] = archive[key]
+            except _READ_ERRORS as error:
+                raise CheckpointError(f"{path}: entry {key!r} cannot be read ({_short(error)}); "
+                                      "the file is damaged or holds pickled objects, which are "
+                                      "never loaded") from None
+    return arrays
+
+
+def _short(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def _read_meta(path: str, arrays: dict) -> dict:
+    """The checkpoint's metadata (epoch, history, config, RNG state), checked."""
+    if "meta/json" not in arrays:
+        raise CheckpointError(f"{path}: an .npz archive but not a minimixer checkpoint "
+                              "(no 'meta/json' entry; checkpoints are written by fit)")
+    try:
+        meta = json.loads(str(arrays["meta/json"]))
+    except ValueError:
+        raise CheckpointError(f"{path}: the checkpoint's metadata is damaged (not valid JSON)") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: the checkpoint's metadata is damaged (not a JSON object)")
+    meta.setdefault("config", {})
+    _require_meta(path, meta, [key for key in _META_TYPES if key in meta])
+    return meta
+
+
+# The metadata `save_checkpoint` writes, with its types.
+_META_TYPES = {"epoch": int, "history": list, "config": dict, "init_rng": dict}
+
+
+def _require_meta(path, meta: dict, keys) -> None:
+    """CheckpointError naming the file unless every key of `keys` is in `meta`, well typed."""
+    wrong = [key for key in keys if not isinstance(meta.get(key), _META_TYPES[key])]
+    if wrong:
+        raise CheckpointError(f"{os.fspath(path)}: the checkpoint's metadata lacks or garbles "
+                              f"{', '.join(wrong)}")
+
+
+def checkpoint_path(path) -> str:
+    """`path` itself, or `path/checkpoint.npz` when `path` is a run folder."""
+    path = os.fspath(path)
+    return os.path.join(path, CHECKPOINT_NAME) if os.path.isdir(path) else path
+
+
+def load_model(path) -> tuple:
+    """(model, metadata) rebuilt from a checkpoint file or run folder; CheckpointError
+    naming the file when its config names no known model or its weights do not fit."""
+    path = checkpoint_path(path)
+    state, meta, _ = read_checkpoint(path)
+    config = {k: v for k, v in meta["config"].items() if k not in ("recipe", "dataset", "preset")}
+    if "model" not in config and "preset" in meta["config"]:
+        from .models import preset_config  # a run saved with only its preset name
+        config = dict(preset_config(meta["config"]["preset"]), **config)
+    try:
+        model = model_from_config(config, who=path)
+    except (InputError, InputTypeError) as error:
+        raise CheckpointError(str(error)) from None
+    if not state:
+        raise CheckpointError(f"{path}: holds no model weights (no 'model/...' entries)")
+    try:
+        model.load_state_dict(state)
+    except StateDictError as error:
+        raise CheckpointError(f"{path}: the weights do not fit the model its config describes: "
+                              f"{error}") from None
+    return model, meta
 
 
 def load_checkpoint(path, model, optimizer=None, schedule=None, loader=None) -> tuple:
-    """Restore into the given objects; returns (epochs done, history)."""
-    model_state, meta, arrays = read_checkpoint(path)
-    model.load_state_dict(model_state)
+    """Restore into the given objects; returns (epochs done, history).
+
+    Raises CheckpointError naming the file when a part does not fit (another model,
+    optimizer, schedule or data); the objects may then be partly restored.
+    """
+    return _restore(path, *read_checkpoint(path), model, optimizer, schedule, loader)
+
+
+def _restore(path, model_state, meta, arrays, model, optimizer, schedule, loader) -> tuple:
+    """Load the parts of a checkpoint already read into the given objects."""
+    _require_meta(path, meta, ("epoch", "history", "init_rng"))
+    parts = [(model, model_state)]
     if optimizer is not None:
-        optimizer.load_state_dict(unflatten_state_dict(_unprefixed("optimizer/", arrays)))
+        parts.append((optimizer, _optimizer_state(path, arrays)))
     if schedule is not None:
-        schedule.load_state_dict(_unprefixed("schedule/", arrays))
+        parts.append((schedule, _unprefixed("schedule/", arrays)))
     if loader is not None:
-        loader.load_state_dict(_unprefixed("loader/", arrays))
-    mm_random.set_state(meta["init_rng"])
+        parts.append((loader, _unprefixed("loader/", arrays)))
+    for target, state in parts:
+        try:
+            target.load_state_dict(state)
+        except (InputError, InputTypeError, StateDictError, ValueError) as error:
+            raise CheckpointError(f"{os.fspath(path)}: does not fit this "
+                                  f"{type(target).__name__}: {error}") from None
+    try:
+        mm_random.set_state(meta["init_rng"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{os.fspath(path)}: damaged random-generator state ({error})") from None
     return meta["epoch"], meta["history"]
+
+
+def _optimizer_state(path, arrays: dict) -> dict:
+    try:
+        return unflatten_state_dict(_unprefixed("optimizer/", arrays))
+    except (KeyError, ValueError) as error:
+        raise CheckpointError(f"{os.fspath(path)}: damaged optimizer state ({error})") from None
+
+
+# Recipe fields a resumed run must share with the saved one (epochs: see resume_from).
+_FIXED_ON_RESUME = [f.name for f in fields(Recipe) if f.name not in ("epochs", "extra")]
+
+
+def resume_from(path, config: dict, model, optimizer, schedule, loader) -> tuple:
+    """`load_checkpoint` after checking that the checkpoint belongs to this run.
+
+    The model (preset or class), the dataset and the recipe must be the saved ones;
+    the epochs may differ only for the "constant" schedule (see the module docstring).
+    Raises CheckpointError saying what differs, before anything is loaded.
+    """
+    model_state, meta, arrays = read_checkpoint(path)
+    saved = meta["config"]
+    problems = _config_differences(saved, config) + _recipe_differences(saved.get("recipe", {}),
+                                                                        config["recipe"])
+    if not problems:  # same recipe: then only the number of training images can differ
+        problems = _schedule_differences(_unprefixed("schedule/", arrays), schedule)
+    if problems:
+        raise CheckpointError(f"cannot resume from {os.fspath(path)}: " + "; ".join(problems)
+                              + ". Resume with the saved settings, or start a new run")
+    return _restore(path, model_state, meta, arrays, model, optimizer, schedule, loader)
+
+
+def _config_differences(saved: dict, current: dict) -> list:
+    problems = []
+    for key, what in (("preset", "preset"), ("model", "model"), ("dataset", "dataset")):
+        if key in saved and key in current and saved[key] != current[key]:
+            problems.append(f"it was saved by a {what} {saved[key]!r} run, this run is {what} "
+                            f"{current[key]!r}")
+    return problems
+
+
+def _recipe_differences(saved: dict, current: dict) -> list:
+    changed = [f"{key}={current.get(key)!r} (saved: {saved.get(key)!r})"
+               for key in _FIXED_ON_RESUME if key in saved and saved[key] != current.get(key)]
+    problems = ["the recipe differs: " + ", ".join(changed)] if changed else []
+    epochs, saved_epochs = current.get("epochs"), saved.get("epochs")
+    if saved_epochs is not None and epochs != saved_epochs and current.get("schedule") != "constant":
+        problems.append(
+            f"the saved run was planned for {saved_epochs} epoch{'s' * (saved_epochs != 1)} and its "
+            f"{current.get('schedule')} "
+            f"learning-rate schedule ends there; epochs={epochs} would "
+            + ("train the extra epochs at learning rate 0" if epochs > saved_epochs
+               else "stop before the schedule ends"))
+    return problems
+
+
+def _schedule_differences(saved: dict, schedule) -> list:
+    """The schedule settings (e.g. total_steps) that differ from the saved ones."""
+    changed = [f"{key}={value:g} (saved: {np.asarray(saved[key]).item():g})"
+               for key, value in schedule.settings().items()
+               if key in saved and not np.isclose(np.asarray(saved[key]).item(), value)]
+    if not changed:
+        return []
+    return ["the learning-rate schedule differs: " + ", ".join(changed)
+            + " (is the training set another size?)"]
 
 
 def _prefixed(prefix: str, state: dict) -> dict:
@@ -282,7 +639,14 @@ def _unprefixed(prefix: str, arrays: dict) -> dict:
 
 # ---------------------------------------------------------------------------- history
 def save_history(history: list, out_dir: str) -> None:
-    """history.json, history.csv and curves.png in `out_dir`."""
+    """history.json, history.csv and curves.png in `out_dir` (OutputError if unwritable)."""
+    try:
+        _write_history(history, out_dir)
+    except OSError as error:
+        raise OutputError(f"cannot write the history into {out_dir}: {_reason(error)}") from error
+
+
+def _write_history(history: list, out_dir: str) -> None:
     with open(os.path.join(out_dir, "history.json"), "w") as f:
         json.dump(history, f, indent=1)
     columns = list(dict.fromkeys(k for record in history for k in record))

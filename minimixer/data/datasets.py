@@ -56,6 +56,7 @@ import numpy as np
 
 from . import cifar, digits, idx
 from .download import cache_dir, download_file
+from ..errors import InputError
 from .errors import (
     ChecksumError,
     DatasetNotFoundError,
@@ -144,7 +145,7 @@ def canonical_name(name):
     key = str(name).strip().lower().replace("_", "-")
     key = _ALIASES.get(key, key)
     if key not in _INFO:
-        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(_INFO)}")
+        raise InputError(f"unknown dataset {name!r}; valid names: {', '.join(_INFO)}")
     return key
 
 
@@ -157,11 +158,15 @@ def load(name, split="train", data_dir=None, download=True):
     The other datasets are searched for as described in this module's
     docstring and, when absent and ``download`` is true, downloaded into the
     cache. Raises ``DatasetNotFoundError``, ``DataFormatError``,
-    ``ChecksumError`` or ``DownloadError`` with a message naming the file.
+    ``ChecksumError`` or ``DownloadError`` with a message naming the file; a
+    ``data_dir`` that is not an existing folder raises ``DatasetNotFoundError``
+    at once (a typo there would otherwise start a download).
     """
     name = canonical_name(name)
     if split not in SPLITS:
-        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+        raise InputError(f"split must be 'train' or 'test', not {split!r}")
+    if data_dir is not None and name != "digits":
+        _check_data_dir(data_dir)
     if name == "digits":
         images, labels = digits.load_split(split)
     elif name == "cifar10":
@@ -172,6 +177,16 @@ def load(name, split="train", data_dir=None, download=True):
 
 
 # ---------------------------------------------------------------- searching
+
+
+def _check_data_dir(data_dir):
+    """A data_dir the user named must be an existing folder."""
+    path = Path(data_dir).expanduser()
+    if not path.exists():
+        raise DatasetNotFoundError(f"data_dir {path} does not exist; name the folder that "
+                                   "holds the datasets (see minimixer.data.datasets)")
+    if not path.is_dir():
+        raise DatasetNotFoundError(f"data_dir {path} is a file, not a folder of datasets")
 
 
 def search_roots(data_dir=None):
@@ -362,6 +377,7 @@ def _read_idx_split(name, split, folder, paths):
             f"{images_path} holds {len(images):,} images but {labels_path} "
             f"holds {len(labels):,} labels"
         )
+    _check_image_size(name, images, images_path)
     if labels.size and labels.max() > 9:
         raise DataFormatError(f"{labels_path}: labels must lie in 0..9, found {labels.max()}")
     if not (images_official and labels_official):
@@ -369,6 +385,17 @@ def _read_idx_split(name, split, folder, paths):
         other_count = None if other_missing else idx.read_idx_count(other_paths[1])
         _note_unofficial(_IDX_DATASETS[name].title, split, len(labels), other_count, folder)
     return images[..., np.newaxis], labels.astype(np.int64)
+
+
+def _check_image_size(name, images, path):
+    """The images of an idx file must have the dataset's height and width."""
+    height, width = _INFO[name].image_shape[:2]
+    if images.ndim != 3 or images.shape[1:] != (height, width):
+        found = "x".join(str(n) for n in images.shape[1:]) or "scalar"
+        raise DataFormatError(
+            f"{path}: holds {found} images, but {_IDX_DATASETS[name].title} images are "
+            f"{height}x{width} (is this file from another dataset?)"
+        )
 
 
 def _read_idx_file(name, path, magic):

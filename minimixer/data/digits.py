@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ChecksumError
+from .errors import ChecksumError, DataFormatError
 
 BUNDLE_PATH = Path(__file__).with_name("digits.npz")
 BUNDLE_SHA256 = "a729f58025f76d01971cc33693ef6bb2372ac3f9992579d0b56c8c63168287b7"
@@ -70,9 +70,9 @@ def read_csv(csv_path):
     with opener(csv_path, "rt") as handle:
         table = np.loadtxt(handle, delimiter=",", dtype=np.int64)
     if table.ndim != 2 or table.shape[1] != 65:
-        raise ValueError(f"{csv_path}: expected rows of 64 pixels + 1 label")
+        raise DataFormatError(f"{csv_path}: expected rows of 64 pixels + 1 label")
     if table[:, :64].min() < 0 or table[:, :64].max() > SOURCE_MAX:
-        raise ValueError(f"{csv_path}: pixel values must lie in 0..{SOURCE_MAX}")
+        raise DataFormatError(f"{csv_path}: pixel values must lie in 0..{SOURCE_MAX}")
     images = table[:, :64].reshape(-1, 8, 8, 1).astype(np.uint8)
     return images, table[:, 64].astype(np.uint8)
 

@@ -13,19 +13,20 @@ bytes). ``Normalize`` expects float32 values in 0..1, i.e. after ``ToFloat``.
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError, require_int, require_real
 from .datasets import canonical_name, info
 
 
 def _check_batch(images, who):
     if images.ndim != 4:
-        raise ValueError(
+        raise InputError(
             f"{who} works on a batch (N, H, W, C); got an array of shape {images.shape}"
         )
 
 
 def _need_rng(rng, who):
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(
+        raise InputTypeError(
             f"{who} is random: call it as transform(images, rng) with a "
             "numpy.random.Generator, e.g. np.random.default_rng(0)"
         )
@@ -50,18 +51,20 @@ class Normalize:
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
         if self.mean.shape != self.std.shape or self.mean.ndim != 1:
-            raise ValueError("mean and std need one value per channel")
+            raise InputError("Normalize: mean and std need one value per channel")
+        if not (np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.std))):
+            raise InputError("Normalize: mean and std must be finite numbers")
         if np.any(self.std <= 0):
-            raise ValueError("std must be positive")
+            raise InputError("Normalize: std must be positive")
 
     def __call__(self, images, rng=None):
         _check_batch(images, "Normalize")
         if images.dtype != np.float32:
-            raise TypeError(
+            raise InputTypeError(
                 f"Normalize expects float32 images (use ToFloat first), got {images.dtype}"
             )
         if images.shape[-1] != self.mean.size:
-            raise ValueError(
+            raise InputError(
                 f"Normalize has {self.mean.size} channel(s), the images {images.shape[-1]}"
             )
         return (images - self.mean) / self.std
@@ -78,8 +81,8 @@ class RandomCrop:
     """
 
     def __init__(self, size, padding=0):
-        self.size = int(size)
-        self.padding = int(padding)
+        self.size = require_int("RandomCrop", "size", size)
+        self.padding = require_int("RandomCrop", "padding", padding, minimum=0)
 
     def __call__(self, images, rng=None):
         _check_batch(images, "RandomCrop")
@@ -88,7 +91,7 @@ class RandomCrop:
         pad = self.padding
         padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
         if self.size > min(height, width) + 2 * pad:
-            raise ValueError(f"crop size {self.size} exceeds the padded image {padded.shape[1:3]}")
+            raise InputError(f"crop size {self.size} exceeds the padded image {padded.shape[1:3]}")
         top = rng.integers(0, height + 2 * pad - self.size + 1, size=n)
         left = rng.integers(0, width + 2 * pad - self.size + 1, size=n)
         steps = np.arange(self.size)
@@ -104,7 +107,7 @@ class RandomHorizontalFlip:
     """Mirror each image left-right with probability ``p``."""
 
     def __init__(self, p=0.5):
-        self.p = float(p)
+        self.p = require_real("RandomHorizontalFlip", "p", p, minimum=0.0, maximum=1.0)
 
     def __call__(self, images, rng=None):
         _check_batch(images, "RandomHorizontalFlip")

@@ -32,6 +32,7 @@ from timm's by about that much.
 """
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from math import isqrt
 from typing import Callable, NamedTuple
 
@@ -43,12 +44,13 @@ try:
 except ImportError as error:  # torch is an optional dependency
     raise ImportError(
         "minimixer.interop.torch needs PyTorch, which is not installed. "
-        "Install it with: pip install torch==2.13.0"
+        "Install it with: pip install 'minimixer[torch]'"
     ) from error
 
-from .. import models
 from ..autograd import Tensor
+from ..errors import InputError, InputTypeError
 from ..models import ConvMixer, MLPMixer
+from ..models._checks import model_from_config
 from ..nn import StateDictError
 
 
@@ -331,6 +333,9 @@ def _numpy_state(module_or_state_dict) -> dict:
     state = module_or_state_dict
     if isinstance(state, nn.Module):
         state = state.state_dict()
+    if not isinstance(state, Mapping):
+        raise InputTypeError(f"from_torch: expected a torch.nn.Module or a state dict, got "
+                             f"{type(module_or_state_dict).__name__}")
     return {key: _as_numpy(value) for key, value in state.items()}
 
 
@@ -370,7 +375,7 @@ def _detect_model(state: dict) -> str:
     if "0.weight" in state and state["0.weight"].ndim == 4:
         return "ConvMixer"
     first_keys = ", ".join(list(state)[:5])
-    raise ValueError(
+    raise InputError(
         "from_torch: cannot tell which model these weights are for: expected key '0.weight' "
         "(ConvMixer, the reference nn.Sequential) or 'stem.proj.weight' (MLPMixer, timm "
         f"names); the first keys are: {first_keys}"
@@ -406,11 +411,11 @@ def _infer_mlp_mixer_config(state: dict) -> dict:
     dim, in_channels, patch_size, _ = state["stem.proj.weight"].shape
     depth = _count_blocks(state, lambda i: f"blocks.{i}.norm1.weight")
     if depth == 0:
-        raise ValueError("from_torch: an MLPMixer without blocks does not show its image size; pass config=")
+        raise InputError("from_torch: an MLPMixer without blocks does not show its image size; pass config=")
     token_dim, num_tokens = _required(state, "blocks.0.mlp_tokens.fc1.weight", "token MLP").shape
     side = isqrt(num_tokens)
     if side * side != num_tokens:
-        raise ValueError(f"from_torch: {num_tokens} tokens do not form a square grid of patches")
+        raise InputError(f"from_torch: {num_tokens} tokens do not form a square grid of patches")
     channel_dim = _required(state, "blocks.0.mlp_channels.fc1.weight", "channel MLP").shape[0]
     num_classes = _required(state, "head.weight", "the head").shape[0]
     return dict(image_size=side * patch_size, patch_size=patch_size, in_channels=in_channels, dim=dim,
@@ -427,12 +432,17 @@ def from_torch(module_or_state_dict, config: dict = None):
     `model.config`). A module's train/eval mode is carried over.
     """
     state = _numpy_state(module_or_state_dict)
+    if config is not None and not isinstance(config, Mapping):
+        raise InputTypeError(f"from_torch: config must be a dict like model.config, got {type(config).__name__}")
     config = dict(config or {})
     kind = config.pop("model", None) or _detect_model(state)
+    infer = {"ConvMixer": _infer_conv_mixer_config, "MLPMixer": _infer_mlp_mixer_config}
+    if kind not in infer:
+        raise InputError(f"from_torch: unknown model {kind!r}; PyTorch interop supports "
+                         f"{', '.join(infer)}")
     if not config:
-        infer = {"ConvMixer": _infer_conv_mixer_config, "MLPMixer": _infer_mlp_mixer_config}[kind]
-        config = infer(state)
-    model = models.from_config(dict(config, model=kind))
+        config = infer[kind](state)
+    model = model_from_config(dict(config, model=kind), who="from_torch")
     load_torch_state_dict(model, state)
     if isinstance(module_or_state_dict, nn.Module):
         model.train(module_or_state_dict.training)

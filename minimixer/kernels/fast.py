@@ -35,8 +35,12 @@ from .reference import (
     check_depthwise_shapes,
     check_labels,
     check_patch_size,
+    check_reduction,
     chebyshev_fit,
     erf_over_sqrt,
+    reduce_rows,
+    row_weights,
+    window_output_shape,
 )
 
 # --------------------------------------------------------------------------
@@ -733,47 +737,52 @@ def _softmax_cross_entropy_kernel(logits, labels, smoothing, probs, losses):
         for c in range(k):
             total += math.exp(row[c] - top)
         log_total = math.log(total)
-        mean_log_prob = _row_sum(row) / count - top - log_total
         for c in range(k):
             probs[r, c] = math.exp(row[c] - top - log_total)
         nll = -(row[labels[r]] - top - log_total)
-        losses[r] = (one - smoothing) * nll - smoothing * mean_log_prob
+        if smoothing != 0:  # only then: 0 * (the -inf mean of a masked row) would be NaN
+            mean_log_prob = _row_sum(row) / count - top - log_total
+            losses[r] = (one - smoothing) * nll - smoothing * mean_log_prob
+        else:
+            losses[r] = nll
 
 
 @njit(parallel=True, cache=True)
-def _softmax_cross_entropy_backward_kernel(probs, labels, smoothing, scale, grad):
-    """grad = (probs - target) * scale; prange over rows (independent)."""
+def _softmax_cross_entropy_backward_kernel(probs, labels, smoothing, scales, grad):
+    """grad = (probs - target) * scales[r]; prange over rows (independent)."""
     rows, k = probs.shape
     one = probs.dtype.type(1)
     off = smoothing / probs.dtype.type(k)
     for r in prange(rows):
+        scale = scales[r]
         for c in range(k):
             grad[r, c] = (probs[r, c] - off) * scale
         grad[r, labels[r]] -= (one - smoothing) * scale
 
 
-def softmax_cross_entropy_forward(logits, labels, label_smoothing=0.0):
-    """-> (mean loss as a 0-d array of the logits dtype, probs); see reference.py."""
+def softmax_cross_entropy_forward(logits, labels, label_smoothing=0.0, reduction="mean"):
+    """-> (loss: 0-d for "mean"/"sum", (N,) for "none"; probs); see reference.py."""
     logits = _contiguous(logits)
     n, k = logits.shape
     labels = np.ascontiguousarray(check_labels(labels, n, k))
+    check_reduction("cross_entropy", reduction, n)
     probs = np.empty_like(logits)
     losses = np.empty(n, logits.dtype)
     smoothing = logits.dtype.type(label_smoothing)
     _launch(_softmax_cross_entropy_kernel, logits.size, logits, labels, smoothing, probs, losses)
-    return np.asarray(losses.mean(), dtype=logits.dtype), probs
+    return reduce_rows(losses, reduction).astype(logits.dtype, copy=False), probs
 
 
-def softmax_cross_entropy_backward(probs, labels, label_smoothing, grad_loss):
-    """-> grad_logits = (probs - target) * grad_loss / N; see reference.py."""
+def softmax_cross_entropy_backward(probs, labels, label_smoothing, grad_loss, reduction="mean"):
+    """-> grad_logits = (probs - target) * row_weights(grad_loss); see reference.py."""
     probs = _contiguous(probs)
     n, k = probs.shape
     labels = np.ascontiguousarray(check_labels(labels, n, k))
-    dtype = probs.dtype.type
     grad = np.empty_like(probs)
-    scale = dtype(np.asarray(grad_loss, dtype=probs.dtype) / dtype(n))
+    scales = np.ascontiguousarray(np.broadcast_to(
+        row_weights(grad_loss, n, reduction, probs.dtype).reshape(-1), (n,)))
     _launch(_softmax_cross_entropy_backward_kernel, probs.size, probs, labels,
-            dtype(label_smoothing), scale, grad)
+            probs.dtype.type(label_smoothing), scales, grad)
     return grad
 
 
@@ -817,3 +826,266 @@ def adamw_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight
         dtype(lr / (1.0 - beta1**step)),        # step size with bias correction 1
         dtype(math.sqrt(1.0 - beta2**step)),    # sqrt of bias correction 2
     )
+
+
+# --------------------------------------------------------------------------
+# Sliding windows: general conv2d (im2col / col2im), max and average pooling
+# --------------------------------------------------------------------------
+# Geometry as in reference.py: kernel_size (kh, kw), stride (sh, sw), padding
+# ((top, bottom), (left, right)); output pixel (ho, wo) reads input pixel
+# (ho*sh - top + i, wo*sw - left + j) at tap (i, j). The kernels skip taps that
+# fall on the padding instead of building a padded copy.
+#
+# Forward kernels run prange over output rows (n, ho). The backward kernels
+# *gather*: prange over input rows (n, h), each collecting what the windows
+# that read row h send back. A scatter over output rows would race wherever
+# windows overlap (stride < kernel).
+
+
+@njit(inline="always")
+def _window_row(oh, i, sh, top, height):
+    """Input row that tap row i of output row oh reads, or -1 if it is padding."""
+    h = oh * sh - top + i
+    return h if 0 <= h < height else -1
+
+
+@njit(inline="always")
+def _reading_output_row(h, i, sh, top, out_h):
+    """Output row whose tap row i reads input row h, or -1 if there is none."""
+    t = h + top - i
+    if t < 0 or t % sh != 0 or t // sh >= out_h:
+        return -1
+    return t // sh
+
+
+@njit(parallel=True, cache=True)
+def _im2col_kernel(x, sh, sw, top, left, cols):
+    """cols[n, ho, wo, i, j, :] = x[n, ho*sh - top + i, wo*sw - left + j, :] or 0 on padding.
+
+    prange over output rows (n, ho): each writes only cols[n, ho].
+    """
+    n_img, height, width, _ = x.shape
+    out_h, out_w, kh, kw = cols.shape[1], cols.shape[2], cols.shape[3], cols.shape[4]
+    for row in prange(n_img * out_h):
+        n = row // out_h
+        oh = row % out_h
+        for ow in range(out_w):
+            for i in range(kh):
+                h = _window_row(oh, i, sh, top, height)
+                for j in range(kw):
+                    w = _window_row(ow, j, sw, left, width)
+                    if h >= 0 and w >= 0:
+                        cols[n, oh, ow, i, j] = x[n, h, w]
+                    else:
+                        cols[n, oh, ow, i, j] = 0
+
+
+@njit(parallel=True, cache=True)
+def _col2im_kernel(cols, sh, sw, top, left, grad_x):
+    """grad_x[n, h, w, :] = sum of the cols entries that were read from pixel (h, w).
+
+    prange over input rows (n, h): each writes only grad_x[n, h].
+    """
+    n_img, out_h, out_w, kh, kw, _ = cols.shape
+    height, width = grad_x.shape[1], grad_x.shape[2]
+    for row in prange(n_img * height):
+        n = row // height
+        h = row % height
+        grad_x[n, h] = 0
+        for i in range(kh):
+            oh = _reading_output_row(h, i, sh, top, out_h)
+            if oh < 0:
+                continue
+            for ow in range(out_w):
+                for j in range(kw):
+                    w = _window_row(ow, j, sw, left, width)
+                    if w >= 0:
+                        _add(grad_x[n, h, w], cols[n, oh, ow, i, j])
+
+
+def _geometry(kernel_size, stride, padding):
+    """Plain ints for the kernels: (kh, kw, sh, sw, top, left)."""
+    (kh, kw), (sh, sw), ((top, _), (left, _)) = kernel_size, stride, padding
+    return int(kh), int(kw), int(sh), int(sw), int(top), int(left)
+
+
+def im2col(x, kernel_size, stride, padding):
+    """(N, H, W, C) -> cols (N, Ho, Wo, kh, kw, C); see reference.py."""
+    x = _contiguous(x)
+    n, height, width, channels = x.shape
+    out_h, out_w = window_output_shape(height, width, kernel_size, stride, padding)
+    kh, kw, sh, sw, top, left = _geometry(kernel_size, stride, padding)
+    cols = np.empty((n, out_h, out_w, kh, kw, channels), dtype=x.dtype)
+    _launch(_im2col_kernel, cols.size, x, sh, sw, top, left, cols)
+    return cols
+
+
+def col2im(cols, input_shape, kernel_size, stride, padding):
+    """Adjoint of ``im2col``: cols (N, Ho, Wo, kh, kw, C) -> (N, H, W, C); see reference.py."""
+    cols = _contiguous(cols)
+    n, height, width, channels = input_shape
+    out_h, out_w = window_output_shape(height, width, kernel_size, stride, padding)
+    kh, kw, sh, sw, top, left = _geometry(kernel_size, stride, padding)
+    if cols.shape != (n, out_h, out_w, kh, kw, channels):
+        raise ValueError(f"col2im: cols of shape {cols.shape} do not match input {input_shape}, "
+                         f"kernel {kernel_size}, stride {stride}, padding {padding}")
+    grad_x = np.empty(tuple(input_shape), dtype=cols.dtype)
+    _launch(_col2im_kernel, cols.size, cols, sh, sw, top, left, grad_x)
+    return grad_x
+
+
+@njit(parallel=True, cache=True)
+def _max_pool_forward_kernel(x, kh, kw, sh, sw, top, left, y, taps):
+    """y = max over each window, taps = index i*kw + j of the winning tap.
+
+    The first real tap is taken whatever its value, later ones only if strictly
+    greater or NaN: PyTorch's tie rule. prange over output rows (n, ho).
+    """
+    n_img, height, width, channels = x.shape
+    out_h, out_w = y.shape[1], y.shape[2]
+    for row in prange(n_img * out_h):
+        n = row // out_h
+        oh = row % out_h
+        for ow in range(out_w):
+            best = y[n, oh, ow]
+            won = taps[n, oh, ow]
+            best[:] = -np.inf
+            won[:] = -1
+            for i in range(kh):
+                h = _window_row(oh, i, sh, top, height)
+                if h < 0:
+                    continue
+                for j in range(kw):
+                    w = _window_row(ow, j, sw, left, width)
+                    if w < 0:
+                        continue
+                    v = x[n, h, w]
+                    for c in range(channels):
+                        if v[c] > best[c] or v[c] != v[c] or won[c] < 0:
+                            best[c] = v[c]
+                            won[c] = i * kw + j
+
+
+@njit(parallel=True, cache=True)
+def _max_pool_backward_kernel(grad_y, taps, kh, kw, sh, sw, top, left, grad_x):
+    """grad_x[n, h, w, c] = sum of grad_y over the windows whose winning tap was (h, w).
+
+    prange over input rows (n, h): each writes only grad_x[n, h].
+    """
+    n_img, height, width, channels = grad_x.shape
+    out_h, out_w = grad_y.shape[1], grad_y.shape[2]
+    for row in prange(n_img * height):
+        n = row // height
+        h = row % height
+        grad_x[n, h] = 0
+        for i in range(kh):
+            oh = _reading_output_row(h, i, sh, top, out_h)
+            if oh < 0:
+                continue
+            for ow in range(out_w):
+                for j in range(kw):
+                    w = _window_row(ow, j, sw, left, width)
+                    if w < 0:
+                        continue
+                    tap = i * kw + j
+                    won = taps[n, oh, ow]
+                    g = grad_y[n, oh, ow]
+                    out = grad_x[n, h, w]
+                    for c in range(channels):
+                        if won[c] == tap:
+                            out[c] += g[c]
+
+
+@njit(parallel=True, cache=True)
+def _avg_pool_forward_kernel(x, kh, kw, sh, sw, top, left, y):
+    """y = (sum of the real taps of each window) / (kh * kw); prange over output rows."""
+    n_img, height, width, _ = x.shape
+    out_h, out_w = y.shape[1], y.shape[2]
+    scale = x.dtype.type(1) / x.dtype.type(kh * kw)
+    for row in prange(n_img * out_h):
+        n = row // out_h
+        oh = row % out_h
+        for ow in range(out_w):
+            out = y[n, oh, ow]
+            out[:] = 0
+            for i in range(kh):
+                h = _window_row(oh, i, sh, top, height)
+                if h < 0:
+                    continue
+                for j in range(kw):
+                    w = _window_row(ow, j, sw, left, width)
+                    if w >= 0:
+                        _add(out, x[n, h, w])
+            for c in range(out.shape[0]):
+                out[c] *= scale
+
+
+@njit(parallel=True, cache=True)
+def _avg_pool_backward_kernel(grad_y, kh, kw, sh, sw, top, left, grad_x):
+    """grad_x[n, h, w] = sum over the windows that read (h, w) of grad_y / (kh * kw).
+
+    prange over input rows (n, h): each writes only grad_x[n, h].
+    """
+    n_img, height, width, channels = grad_x.shape
+    out_h, out_w = grad_y.shape[1], grad_y.shape[2]
+    scale = grad_y.dtype.type(1) / grad_y.dtype.type(kh * kw)
+    for row in prange(n_img * height):
+        n = row // height
+        h = row % height
+        grad_x[n, h] = 0
+        for i in range(kh):
+            oh = _reading_output_row(h, i, sh, top, out_h)
+            if oh < 0:
+                continue
+            for ow in range(out_w):
+                for j in range(kw):
+                    w = _window_row(ow, j, sw, left, width)
+                    if w >= 0:
+                        _add(grad_x[n, h, w], grad_y[n, oh, ow])
+        for w in range(width):
+            for c in range(channels):
+                grad_x[n, h, w, c] *= scale
+
+
+def max_pool2d_forward(x, kernel_size, stride, padding):
+    """Max over each window -> (y, taps int32); see reference.py."""
+    x = _contiguous(x)
+    n, height, width, channels = x.shape
+    out_h, out_w = window_output_shape(height, width, kernel_size, stride, padding)
+    geometry = _geometry(kernel_size, stride, padding)
+    y = np.empty((n, out_h, out_w, channels), dtype=x.dtype)
+    taps = np.empty(y.shape, dtype=np.int32)
+    _launch(_max_pool_forward_kernel, y.size * geometry[0] * geometry[1], x, *geometry, y, taps)
+    return y, taps
+
+
+def max_pool2d_backward(grad_y, taps, input_shape, kernel_size, stride, padding):
+    """Each window's gradient to its winning tap, summed per pixel; see reference.py."""
+    grad_y = _contiguous(grad_y)
+    taps = np.ascontiguousarray(taps, dtype=np.int32)
+    geometry = _geometry(kernel_size, stride, padding)
+    grad_x = np.empty(tuple(input_shape), dtype=grad_y.dtype)
+    _launch(_max_pool_backward_kernel, grad_y.size * geometry[0] * geometry[1], grad_y, taps,
+            *geometry, grad_x)
+    return grad_x
+
+
+def avg_pool2d_forward(x, kernel_size, stride, padding):
+    """Mean over each window, padding counted; see reference.py."""
+    x = _contiguous(x)
+    n, height, width, channels = x.shape
+    out_h, out_w = window_output_shape(height, width, kernel_size, stride, padding)
+    geometry = _geometry(kernel_size, stride, padding)
+    y = np.empty((n, out_h, out_w, channels), dtype=x.dtype)
+    _launch(_avg_pool_forward_kernel, y.size * geometry[0] * geometry[1], x, *geometry, y)
+    return y
+
+
+def avg_pool2d_backward(grad_y, input_shape, kernel_size, stride, padding):
+    """grad / (kh * kw) to every pixel of each window; see reference.py."""
+    grad_y = _contiguous(grad_y)
+    geometry = _geometry(kernel_size, stride, padding)
+    grad_x = np.empty(tuple(input_shape), dtype=grad_y.dtype)
+    _launch(_avg_pool_backward_kernel, grad_y.size * geometry[0] * geometry[1], grad_y, *geometry,
+            grad_x)
+    return grad_x

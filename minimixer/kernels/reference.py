@@ -17,6 +17,9 @@ Kernel set:
 * ``gelu_forward/backward``                -- exact (erf) or tanh-approximated GELU
 * ``softmax_cross_entropy_forward/backward`` -- fused softmax + CE with label smoothing
 * ``adamw_update``                         -- one in-place AdamW step
+* ``im2col`` / ``col2im``                  -- windows of a general conv2d, and their adjoint
+* ``max_pool2d_forward/backward``          -- max over each window (first maximum wins ties)
+* ``avg_pool2d_forward/backward``          -- mean over each window, padding counted
 """
 
 import math
@@ -69,6 +72,21 @@ def check_labels(labels, num_rows, num_classes):
             f"(labels must be in [0, {num_classes - 1}])"
         )
     return labels.astype(np.intp, copy=False)
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(op, reduction, count):
+    """Raise ValueError unless reduction is "mean", "sum" or "none", and a "mean" has
+    something to average (count > 0: the mean of no values is undefined)."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if reduction == "mean" and count == 0:
+        raise ValueError(
+            f"{op}: the batch is empty, so its mean loss is undefined; skip empty batches "
+            'or use reduction="sum" (which gives 0)'
+        )
 
 
 def same_padding(k):
@@ -372,36 +390,59 @@ def residual_depthwise_gelu_affine(x, w, b, scale, shift):
 
 
 # --------------------------------------------------------------------------
-# Softmax cross-entropy (mean over the batch, PyTorch label smoothing)
+# Softmax cross-entropy (PyTorch label smoothing and reductions)
 # --------------------------------------------------------------------------
 
 
-def softmax_cross_entropy_forward(logits, labels, label_smoothing=0.0):
-    """Mean cross-entropy of softmax(logits) against smoothed one-hot targets.
+def softmax_cross_entropy_forward(logits, labels, label_smoothing=0.0, reduction="mean"):
+    """Cross-entropy of softmax(logits) against smoothed one-hot targets.
 
     logits (N, K), labels int (N,). The target of row n is
-    (1 - ls) * onehot(labels[n]) + ls / K, as in PyTorch. Returns
-    (loss as a 0-d array of the logits dtype, probs (N, K)).
+    (1 - ls) * onehot(labels[n]) + ls / K, as in PyTorch. Returns (loss, probs (N, K)):
+    loss is a 0-d array of the logits dtype for reduction "mean" or "sum", the N row
+    losses for "none".
+
+    A -inf logit (a masked class) has probability 0. Unless it is the label, it adds
+    nothing to the loss when ls = 0; with ls > 0 the target gives it weight ls / K
+    and the loss is +inf, as in PyTorch.
     """
     n, k = logits.shape
     labels = check_labels(labels, n, k)
+    check_reduction("cross_entropy", reduction, n)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    nll = -log_probs[np.arange(n), labels]
-    uniform = -log_probs.mean(axis=1)
-    per_row = (1.0 - label_smoothing) * nll + label_smoothing * uniform
-    loss = np.asarray(per_row.mean(), dtype=logits.dtype)
-    return loss, np.exp(log_probs)
+    per_row = -log_probs[np.arange(n), labels]
+    if label_smoothing:  # only then: 0 * (the -inf mean of a masked row) would be NaN
+        per_row = (1.0 - label_smoothing) * per_row - label_smoothing * log_probs.mean(axis=1)
+    return reduce_rows(per_row, reduction).astype(logits.dtype, copy=False), np.exp(log_probs)
 
 
-def softmax_cross_entropy_backward(probs, labels, label_smoothing, grad_loss):
-    """grad_logits = (probs - target) * grad_loss / N."""
+def softmax_cross_entropy_backward(probs, labels, label_smoothing, grad_loss, reduction="mean"):
+    """grad_logits = (probs - target) * row_weights(grad_loss): the upstream gradient,
+    divided by N for "mean", one value per row for "none"."""
     n, k = probs.shape
     labels = check_labels(labels, n, k)
     grad = probs - label_smoothing / k
     grad[np.arange(n), labels] -= 1.0 - label_smoothing
-    grad *= np.asarray(grad_loss, dtype=probs.dtype) / n
+    grad *= row_weights(grad_loss, n, reduction, probs.dtype)
     return grad
+
+
+def reduce_rows(per_row, reduction):
+    """Row losses (N,) -> their mean or sum as a 0-d array, or themselves for "none"."""
+    if reduction == "none":
+        return per_row
+    return np.asarray(per_row.mean() if reduction == "mean" else per_row.sum())
+
+
+def row_weights(grad_loss, n, reduction, dtype):
+    """d(loss)/d(row loss) times the upstream gradient, shaped to scale (N, K) rows:
+    a 0-d array for "mean" (grad / N) and "sum" (grad), an (N, 1) column for "none"."""
+    dtype = np.dtype(dtype)
+    grad_loss = np.asarray(grad_loss, dtype=dtype)
+    if reduction == "none":
+        return grad_loss.reshape(n, 1)
+    return grad_loss / dtype.type(n) if reduction == "mean" else grad_loss
 
 
 # --------------------------------------------------------------------------
@@ -425,3 +466,164 @@ def adamw_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight
     bias_correction2 = 1.0 - beta2**step
     denom = np.sqrt(exp_avg_sq) / math.sqrt(bias_correction2) + eps
     param -= (lr / bias_correction1) * exp_avg / denom
+
+
+# --------------------------------------------------------------------------
+# Sliding windows: general conv2d (im2col / col2im), max and average pooling
+# --------------------------------------------------------------------------
+# Every window kernel takes the same geometry, as plain tuples of ints:
+#     kernel_size (kh, kw), stride (sh, sw), padding ((top, bottom), (left, right)).
+# Output pixel (ho, wo) looks at the window whose tap (i, j) is input pixel
+# (ho * sh - top + i, wo * sw - left + j); taps outside the image are padding.
+# Windows never run past the padded image (PyTorch's ceil_mode=False).
+
+
+def window_output_shape(height, width, kernel_size, stride, padding):
+    """(Ho, Wo) for sliding a kh x kw window with the given stride and padding.
+
+    Ho = (H + top + bottom - kh) // sh + 1, likewise Wo; ValueError if the
+    window does not fit into the padded image even once.
+    """
+    (kh, kw), (sh, sw), ((top, bottom), (left, right)) = kernel_size, stride, padding
+    padded_h, padded_w = height + top + bottom, width + left + right
+    if padded_h < kh or padded_w < kw:
+        raise ValueError(
+            f"a {kh}x{kw} window does not fit into a {height}x{width} input with padding "
+            f"{padding} (padded size {padded_h}x{padded_w})"
+        )
+    return (padded_h - kh) // sh + 1, (padded_w - kw) // sw + 1
+
+
+def _pad_spatial(x, padding, value=0.0):
+    """x (N, H, W, C) with `value` rows/columns added around H and W."""
+    (top, bottom), (left, right) = padding
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+
+
+def _tap_view(padded, i, j, out_shape, stride):
+    """What tap (i, j) reads in every window: padded[:, i + sh*ho, j + sw*wo, :], a view.
+
+    Writing into the view writes into `padded`, which is how the backward
+    passes scatter gradients back.
+    """
+    (out_h, out_w), (sh, sw) = out_shape, stride
+    return padded[:, i:i + sh * (out_h - 1) + 1:sh, j:j + sw * (out_w - 1) + 1:sw, :]
+
+
+def _crop_padding(padded, padding, height, width):
+    """The inverse of _pad_spatial: the H x W image inside the padding, contiguous."""
+    (top, _), (left, _) = padding
+    return np.ascontiguousarray(padded[:, top:top + height, left:left + width, :])
+
+
+def im2col(x, kernel_size, stride, padding):
+    """(N, H, W, C) -> cols (N, Ho, Wo, kh, kw, C): the window under every output pixel.
+
+    cols[n, ho, wo] is the kh x kw x C window read by output pixel (ho, wo),
+    zeros where it hangs over the padding. A convolution is then one matmul:
+    cols viewed as (N*Ho*Wo, kh*kw*C) rows times a (kh*kw*C, C_out) weight.
+    Built one tap at a time: tap (i, j) of every window is a strided view.
+    """
+    n, height, width, channels = x.shape
+    out_shape = window_output_shape(height, width, kernel_size, stride, padding)
+    kh, kw = kernel_size
+    padded = _pad_spatial(x, padding)
+    cols = np.empty((n, *out_shape, kh, kw, channels), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, :, i, j, :] = _tap_view(padded, i, j, out_shape, stride)
+    return cols
+
+
+def col2im(cols, input_shape, kernel_size, stride, padding):
+    """Adjoint of ``im2col``: add every window entry back onto the pixel it was read from.
+
+    cols (N, Ho, Wo, kh, kw, C) -> (N, H, W, C) for input_shape (N, H, W, C).
+    A pixel read by several windows (stride < kernel) receives the sum of
+    their entries; entries that fell on the padding are dropped. This turns
+    the gradient of the cols into the gradient of the image.
+    """
+    n, height, width, channels = input_shape
+    out_shape = window_output_shape(height, width, kernel_size, stride, padding)
+    kh, kw = kernel_size
+    if cols.shape != (n, *out_shape, kh, kw, channels):
+        raise ValueError(f"col2im: cols of shape {cols.shape} do not match input {input_shape}, "
+                         f"kernel {kernel_size}, stride {stride}, padding {padding}")
+    padded = _pad_spatial(np.zeros(input_shape, dtype=cols.dtype), padding)
+    for i in range(kh):
+        for j in range(kw):
+            view = _tap_view(padded, i, j, out_shape, stride)
+            view += cols[:, :, :, i, j, :]
+    return _crop_padding(padded, padding, height, width)
+
+
+def max_pool2d_forward(x, kernel_size, stride, padding):
+    """Max over each window -> (y (N, Ho, Wo, C), taps int32 of the same shape).
+
+    taps[n, ho, wo, c] = i * kw + j says which tap of the window held the
+    maximum; backward sends the gradient there. Padding counts as -inf and
+    never wins. As in PyTorch, the *first* maximum in row-major tap order wins
+    a tie (later taps must be strictly greater), and a NaN wins (it propagates).
+    """
+    n, height, width, channels = x.shape
+    out_shape = window_output_shape(height, width, kernel_size, stride, padding)
+    kh, kw = kernel_size
+    padded = _pad_spatial(x, padding, -np.inf)
+    real = _pad_spatial(np.ones((1, height, width, 1), dtype=bool), padding, False)
+    y = np.full((n, *out_shape, channels), -np.inf, dtype=x.dtype)
+    taps = np.full(y.shape, -1, dtype=np.int32)
+    for i in range(kh):
+        for j in range(kw):
+            window = _tap_view(padded, i, j, out_shape, stride)
+            first_real = (taps < 0) & _tap_view(real, i, j, out_shape, stride)
+            take = (window > y) | np.isnan(window) | first_real
+            y = np.where(take, window, y)
+            taps[take] = i * kw + j
+    return y, taps
+
+
+def max_pool2d_backward(grad_y, taps, input_shape, kernel_size, stride, padding):
+    """Gradient of ``max_pool2d_forward``: each window's gradient goes to its winning tap.
+
+    Pixels that won several overlapping windows add up their gradients.
+    """
+    _, height, width, _ = input_shape
+    out_shape = window_output_shape(height, width, kernel_size, stride, padding)
+    kh, kw = kernel_size
+    padded = _pad_spatial(np.zeros(input_shape, dtype=grad_y.dtype), padding)
+    for i in range(kh):
+        for j in range(kw):
+            view = _tap_view(padded, i, j, out_shape, stride)
+            view += np.where(taps == i * kw + j, grad_y, 0)
+    return _crop_padding(padded, padding, height, width)
+
+
+def avg_pool2d_forward(x, kernel_size, stride, padding):
+    """Mean over each window -> (N, Ho, Wo, C).
+
+    The divisor is always kh * kw, padding included (PyTorch's default,
+    count_include_pad=True): padded zeros count as values.
+    """
+    n, height, width, channels = x.shape
+    out_shape = window_output_shape(height, width, kernel_size, stride, padding)
+    kh, kw = kernel_size
+    padded = _pad_spatial(x, padding)
+    total = np.zeros((n, *out_shape, channels), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            total += _tap_view(padded, i, j, out_shape, stride)
+    return total / x.dtype.type(kh * kw)
+
+
+def avg_pool2d_backward(grad_y, input_shape, kernel_size, stride, padding):
+    """Gradient of ``avg_pool2d_forward``: every pixel of a window gets grad / (kh * kw)."""
+    _, height, width, _ = input_shape
+    out_shape = window_output_shape(height, width, kernel_size, stride, padding)
+    kh, kw = kernel_size
+    share = grad_y / grad_y.dtype.type(kh * kw)
+    padded = _pad_spatial(np.zeros(input_shape, dtype=grad_y.dtype), padding)
+    for i in range(kh):
+        for j in range(kw):
+            view = _tap_view(padded, i, j, out_shape, stride)
+            view += share
+    return _crop_padding(padded, padding, height, width)

@@ -11,17 +11,27 @@ MLP weight, zero biases, and a zero-initialised head (all classes start equally 
 """
 
 from .. import ops
+from ..errors import InputError
 from ..nn import Linear, Module, Sequential, init
 from ..nn.mixer_layers import LayerNorm, MixerBlock, PatchEmbed
-from ._checks import as_image_batch
+from ._checks import as_image_batch, check_sizes
 
 
 class MLPMixer(Module):
+    """MLP-Mixer on square channels-last images (N, image_size, image_size, in_channels).
+
+    Every size must be a positive integer and `image_size` divisible by `patch_size`;
+    `depth` may be 0 (patch embedding, norm and head only) but not negative.
+    """
+
     def __init__(self, image_size: int, patch_size: int, in_channels: int = 3, dim: int = 256,
                  depth: int = 8, token_dim: int = 128, channel_dim: int = 1024, num_classes: int = 10):
         super().__init__()
+        check_sizes("MLPMixer", depth, image_size=image_size, patch_size=patch_size,
+                    in_channels=in_channels, dim=dim, token_dim=token_dim, channel_dim=channel_dim,
+                    num_classes=num_classes)
         if image_size % patch_size:
-            raise ValueError(
+            raise InputError(
                 f"MLPMixer: image_size {image_size} is not divisible by patch_size {patch_size}"
             )
         self.config = dict(image_size=image_size, patch_size=patch_size, in_channels=in_channels,

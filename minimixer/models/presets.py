@@ -3,8 +3,14 @@
 Each count equals the same model built in PyTorch (same layers, biases, affine norms).
 """
 
+import copy
+
+from .cnn import SimpleCNN
 from .conv_mixer import ConvMixer
 from .mlp_mixer import MLPMixer
+
+# The classes a config can name under "model" (checkpoints store the class name).
+MODEL_CLASSES = {"ConvMixer": ConvMixer, "MLPMixer": MLPMixer, "SimpleCNN": SimpleCNN}
 
 PRESETS = {
     # name:               (class,     config)                                                  params
@@ -17,6 +23,9 @@ PRESETS = {
     "convmixer-cifar10": (ConvMixer, dict(dim=256, depth=8, kernel_size=5, patch_size=2, in_channels=3)),  # 594,186
     "mlpmixer-cifar10": (MLPMixer, dict(image_size=32, patch_size=4, in_channels=3, dim=256, depth=8,
                                         token_dim=128, channel_dim=1024)),                 # 4,360,970
+    # classic CNN baselines: conv3x3 -> BN -> ReLU -> maxpool 2x2 per stage, global pool, head
+    "cnn-digits": (SimpleCNN, dict(channels=[32, 64], kernel_size=3, in_channels=1)),      # 19,562
+    "cnn-mnist": (SimpleCNN, dict(channels=[32, 64, 128], kernel_size=3, in_channels=1)),  # 94,186
 }
 
 # The dataset each preset is shaped for (image size and channels).
@@ -24,6 +33,7 @@ PRESET_DATASET = {
     "convmixer-digits": "digits", "mlpmixer-digits": "digits",
     "convmixer-mnist": "mnist", "mlpmixer-mnist": "mnist",
     "convmixer-cifar10": "cifar10", "mlpmixer-cifar10": "cifar10",
+    "cnn-digits": "digits", "cnn-mnist": "mnist",
 }
 
 
@@ -35,7 +45,7 @@ def presets() -> list:
 def preset_config(name: str) -> dict:
     """The keyword arguments of preset `name` (a copy), including its class name."""
     cls, config = _lookup(name)
-    return dict(config, num_classes=10, model=cls.__name__)
+    return dict(copy.deepcopy(config), num_classes=10, model=cls.__name__)
 
 
 def create(name: str, num_classes: int = 10):
@@ -45,10 +55,14 @@ def create(name: str, num_classes: int = 10):
 
 
 def from_config(config: dict):
-    """Rebuild a model from `model.config` plus its class name under key "model"."""
-    config = dict(config)
-    cls = {"ConvMixer": ConvMixer, "MLPMixer": MLPMixer}[config.pop("model")]
-    return cls(**config)
+    """Rebuild a model from `model.config` plus its class name under key "model".
+
+    Every problem (no "model" key, an unknown class, an unknown or missing argument)
+    is a clear error naming what is accepted.
+    """
+    from ._checks import model_from_config
+
+    return model_from_config(config, "models.from_config")
 
 
 def _lookup(name: str):

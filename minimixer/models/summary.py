@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..nn import Linear, module as module_lib
+from ..nn.cnn_layers import Conv2d
 from ..nn.mixer_layers import DepthwiseConv2d, PatchEmbed, PointwiseConv2d, TokenMixingMLP
 
 
@@ -20,6 +21,9 @@ def layer_flops(layer, output_shape) -> int:
         return 2 * outputs * layer.in_features
     if isinstance(layer, PointwiseConv2d):
         return 2 * outputs * layer.in_channels
+    if isinstance(layer, Conv2d):  # each output sums kh*kw*(C_in/groups) products
+        kh, kw = layer.kernel_size
+        return 2 * outputs * kh * kw * (layer.in_channels // layer.groups)
     if isinstance(layer, DepthwiseConv2d):
         return 2 * outputs * layer.kernel_size**2
     if isinstance(layer, TokenMixingMLP):

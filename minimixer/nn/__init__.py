@@ -1,8 +1,18 @@
-"""Layers and containers: `Module`, `Parameter` and the building blocks of both Mixers."""
+"""Layers and containers: `Module`, `Parameter` and the building blocks of both Mixers
+(and of a classic CNN to compare them with)."""
 
 from . import functional, init
 from .module import Module, Parameter, StateDictError
-from .layers import GELU, Flatten, Identity, Linear, ReLU, Sequential, Tanh
+from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, ReLU, Sequential,
+                     Sigmoid, Tanh)
+from .mixer_layers import (BatchNorm2d, ChannelMixingMLP, ConvMixerBlock, DepthwiseConv2d,
+                           LayerNorm, MixerBlock, PatchEmbed, PointwiseConv2d, Residual,
+                           TokenMixingMLP)
+from .cnn_layers import AvgPool2d, Conv2d, MaxPool2d
 
-__all__ = ["functional", "init", "Module", "Parameter", "StateDictError", "GELU", "Flatten",
-           "Identity", "Linear", "ReLU", "Sequential", "Tanh"]
+__all__ = ["functional", "init", "Module", "Parameter", "StateDictError",
+           "GELU", "Dropout", "Flatten", "Identity", "LeakyReLU", "Linear", "ReLU", "Sequential",
+           "Sigmoid", "Tanh",
+           "BatchNorm2d", "ChannelMixingMLP", "ConvMixerBlock", "DepthwiseConv2d", "LayerNorm",
+           "MixerBlock", "PatchEmbed", "PointwiseConv2d", "Residual", "TokenMixingMLP",
+           "AvgPool2d", "Conv2d", "MaxPool2d"]

@@ -20,6 +20,8 @@ from ..ops import (  # noqa: F401  (re-exported names)
     tanh,
     unpatchify,
 )
+from ..ops import dropout, leaky_relu, mse_loss, sigmoid  # noqa: F401
+from ..ops import avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from ..ops import matmul
 
 

@@ -4,6 +4,7 @@ The Mixer-specific layers live in `mixer_layers.py`.
 """
 
 from .. import ops
+from ..errors import require_int
 from . import init
 from .module import Module, Parameter
 
@@ -18,6 +19,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
+        in_features = require_int("Linear", "in_features", in_features)
+        out_features = require_int("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(init.kaiming_uniform_default((in_features, out_features), in_features))
         self.bias = Parameter(init.bias_default((out_features,), in_features)) if bias else None
@@ -63,6 +66,25 @@ class Tanh(Module):
         return ops.tanh(x)
 
 
+class Sigmoid(Module):
+    def forward(self, x):
+        return ops.sigmoid(x)
+
+
+class LeakyReLU(Module):
+    """max(x, 0) + negative_slope * min(x, 0)."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return ops.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
 class GELU(Module):
     """Gaussian Error Linear Unit, x·Φ(x); exact (erf) unless approximate="tanh"."""
 
@@ -86,4 +108,20 @@ class Flatten(Module):
     """(N, ...) -> (N, prod(...))."""
 
     def forward(self, x):
-        return ops.reshape(x, (x.shape[0], -1))
+        return ops.flatten(x, 1)
+
+
+class Dropout(Module):
+    """Zero each entry with probability p while training (scaling the rest by 1/(1-p));
+    the identity after `eval()`. Masks come from the generator `mm.manual_seed` seeds."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        ops.dropout(0.0, p, training=False)  # the same ValueError for a bad p, at build time
+        self.p = p
+
+    def forward(self, x):
+        return ops.dropout(x, self.p, training=self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"

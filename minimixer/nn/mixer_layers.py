@@ -19,9 +19,16 @@ import numpy as np
 
 from .. import kernels, ops
 from ..autograd import Tensor, as_tensor, is_grad_enabled
+from ..errors import require_int, require_real
 from . import init
 from .layers import GELU, Linear, Sequential
 from .module import Module, Parameter, forward_observers
+
+
+def _require_sizes(layer: str, **sizes) -> None:
+    """Each size must be a positive integer (a clear error, not a ZeroDivisionError)."""
+    for name, value in sizes.items():
+        require_int(layer, name, value)
 
 
 class PatchEmbed(Module):
@@ -34,6 +41,7 @@ class PatchEmbed(Module):
 
     def __init__(self, patch_size: int, in_channels: int, dim: int):
         super().__init__()
+        _require_sizes("PatchEmbed", patch_size=patch_size, in_channels=in_channels, dim=dim)
         self.patch_size, self.in_channels, self.dim = patch_size, in_channels, dim
         fan_in = patch_size * patch_size * in_channels
         self.weight = Parameter(init.kaiming_uniform_default((fan_in, dim), fan_in))
@@ -54,6 +62,7 @@ class DepthwiseConv2d(Module):
 
     def __init__(self, channels: int, kernel_size: int):
         super().__init__()
+        _require_sizes("DepthwiseConv2d", channels=channels, kernel_size=kernel_size)
         self.channels, self.kernel_size = channels, kernel_size
         fan_in = kernel_size * kernel_size
         self.weight = Parameter(init.kaiming_uniform_default((kernel_size, kernel_size, channels), fan_in))
@@ -71,6 +80,7 @@ class PointwiseConv2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
+        _require_sizes("PointwiseConv2d", in_channels=in_channels, out_channels=out_channels)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.weight = Parameter(init.kaiming_uniform_default((in_channels, out_channels), in_channels))
         self.bias = Parameter(init.bias_default((out_channels,), in_channels))
@@ -87,6 +97,8 @@ class LayerNorm(Module):
 
     def __init__(self, dim: int, eps: float = 1e-5):
         super().__init__()
+        _require_sizes("LayerNorm", dim=dim)
+        require_real("LayerNorm", "eps", eps, minimum=0, include_minimum=False)
         self.dim, self.eps = dim, eps
         self.weight = Parameter(np.ones(dim, dtype=np.float32))
         self.bias = Parameter(np.zeros(dim, dtype=np.float32))
@@ -104,29 +116,45 @@ class BatchNorm2d(Module):
     Training: batch mean/variance, and running_mean/var updated with momentum 0.1
     (the running variance uses the unbiased estimate, as PyTorch does).
     Evaluation (`model.eval()`): the running statistics instead.
+
+    track_running_stats=False keeps no running statistics at all (running_mean and
+    running_var are None and not in the state dict): batch statistics are used in
+    training *and* evaluation, as in PyTorch.
     """
 
-    def __init__(self, channels: int, eps: float = 1e-5, momentum: float = 0.1):
+    def __init__(self, channels: int, eps: float = 1e-5, momentum: float = 0.1,
+                 track_running_stats: bool = True):
         super().__init__()
+        channels = require_int("BatchNorm2d", "channels", channels)
+        eps = require_real("BatchNorm2d", "eps", eps, minimum=0.0, include_minimum=False)
+        momentum = require_real("BatchNorm2d", "momentum", momentum, minimum=0.0, maximum=1.0)
         self.channels, self.eps, self.momentum = channels, eps, momentum
+        self.track_running_stats = track_running_stats
         self.weight = Parameter(np.ones(channels, dtype=np.float32))
         self.bias = Parameter(np.zeros(channels, dtype=np.float32))
-        self.register_buffer("running_mean", np.zeros(channels, dtype=np.float32))
-        self.register_buffer("running_var", np.ones(channels, dtype=np.float32))
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(channels, dtype=np.float32))
+            self.register_buffer("running_var", np.ones(channels, dtype=np.float32))
+        else:
+            self.running_mean = self.running_var = None
 
     def forward(self, x):
+        use_batch_stats = self.training or not self.track_running_stats
         return ops.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var,
-                              training=self.training, momentum=self.momentum, eps=self.eps)
+                              training=use_batch_stats, momentum=self.momentum, eps=self.eps)
 
     def affine(self):
         """(scale, shift) with BN(y) = y * scale + shift under the running statistics."""
+        if not self.track_running_stats:
+            raise ValueError("BatchNorm2d.affine: track_running_stats=False keeps no running "
+                             "statistics; the layer always normalises with batch statistics")
         dtype = self.weight.data.dtype
         scale = self.weight.data / np.sqrt(np.asarray(self.running_var, dtype) + dtype.type(self.eps))
         shift = self.bias.data - np.asarray(self.running_mean, dtype) * scale
         return scale, shift
 
     def extra_repr(self):
-        return f"{self.channels}"
+        return f"{self.channels}" + ("" if self.track_running_stats else ", track_running_stats=False")
 
 
 class Residual(Module):
@@ -145,6 +173,7 @@ class ChannelMixingMLP(Module):
 
     def __init__(self, dim: int, hidden_dim: int):
         super().__init__()
+        _require_sizes("ChannelMixingMLP", dim=dim, hidden_dim=hidden_dim)
         self.fc1 = Linear(dim, hidden_dim)
         self.act = GELU()
         self.fc2 = Linear(hidden_dim, dim)
@@ -173,6 +202,7 @@ class TokenMixingMLP(Module):
 
     def __init__(self, num_tokens: int, hidden_dim: int):
         super().__init__()
+        _require_sizes("TokenMixingMLP", num_tokens=num_tokens, hidden_dim=hidden_dim)
         self.fc1 = Linear(num_tokens, hidden_dim)
         self.act = GELU()
         self.fc2 = Linear(hidden_dim, num_tokens)
@@ -186,6 +216,8 @@ class MixerBlock(Module):
 
     def __init__(self, num_tokens: int, dim: int, token_dim: int, channel_dim: int):
         super().__init__()
+        _require_sizes("MixerBlock", num_tokens=num_tokens, dim=dim, token_dim=token_dim,
+                       channel_dim=channel_dim)
         self.norm1 = LayerNorm(dim)
         self.token_mlp = TokenMixingMLP(num_tokens, token_dim)
         self.norm2 = LayerNorm(dim)
@@ -201,6 +233,7 @@ class ConvMixerBlock(Module):
 
     def __init__(self, dim: int, kernel_size: int):
         super().__init__()
+        _require_sizes("ConvMixerBlock", dim=dim, kernel_size=kernel_size)
         self.spatial = Residual(Sequential(DepthwiseConv2d(dim, kernel_size), GELU(), BatchNorm2d(dim)))
         self.pointwise = PointwiseConv2d(dim, dim)
         self.act = GELU()

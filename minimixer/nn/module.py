@@ -13,6 +13,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..autograd import Tensor
+from ..errors import InputTypeError, MinimixerError
 
 
 # Callables (module, output) told about every module call; `models.summary` uses this
@@ -30,11 +31,21 @@ class Parameter(Tensor):
         return "Parameter(" + super().__repr__()[len("tensor("):]
 
 
-class StateDictError(KeyError):
-    """`load_state_dict` found missing, unexpected or mis-shaped entries."""
+class StateDictError(MinimixerError, KeyError):
+    """`load_state_dict` found missing, unexpected, mis-shaped or non-numeric entries."""
 
     def __str__(self):
         return self.args[0]
+
+
+def _as_value_array(value):
+    """A state-dict entry as an ndarray (Tensors unwrapped); None if it is ragged."""
+    if isinstance(value, Tensor):
+        return value.data
+    try:
+        return np.asarray(value)
+    except ValueError:
+        return None
 
 
 class Module:
@@ -144,18 +155,21 @@ class Module:
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
         """Copy arrays from `state` into this module's parameters and buffers.
 
-        Raises StateDictError listing every missing, unexpected and mis-shaped key
-        (all of them at once, so one message tells the whole story). Nothing is
-        changed when an error is raised.
+        `state` maps dotted names to arrays (or Tensors) of real numbers, as
+        `state_dict()` returns. Every entry is checked before anything is copied:
+        missing and unexpected keys (ignored when `strict=False`), wrong shapes, values
+        that are not real numbers (None, strings, complex, objects) and NaN or
+        infinite values. Raises StateDictError listing all of them at once, so one
+        message tells the whole story. Nothing is changed when an error is raised.
         """
+        if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
+            raise InputTypeError(f"{type(self).__name__}.load_state_dict: expected a dict of arrays "
+                                 f"(from state_dict()), got {type(state).__name__}")
         targets = dict(self.named_parameters())
         targets.update(self._buffer_owners())
         missing = [k for k in targets if k not in state]
         unexpected = [k for k in state if k not in targets]
-        misshaped = [
-            f"{k}: expected {self._shape_of(targets[k])}, got {np.shape(state[k])}"
-            for k in targets if k in state and np.shape(state[k]) != self._shape_of(targets[k])
-        ]
+        values, misshaped, bad = self._check_entries(targets, state)
         problems = []
         if missing and strict:
             problems.append("missing keys: " + ", ".join(missing))
@@ -163,11 +177,32 @@ class Module:
             problems.append("unexpected keys: " + ", ".join(unexpected))
         if misshaped:
             problems.append("mis-shaped: " + "; ".join(misshaped))
+        if bad:
+            problems.append("bad values: " + "; ".join(bad))
         if problems:
             raise StateDictError(f"{type(self).__name__}.load_state_dict: " + " | ".join(problems))
+        for key, value in values.items():
+            self._assign(key, targets[key], value)
+
+    def _check_entries(self, targets: dict, state) -> tuple:
+        """(usable arrays by key, shape problems, value problems) of the entries of
+        `state` that name one of `targets`."""
+        values, misshaped, bad = {}, [], []
         for key, target in targets.items():
-            if key in state:
-                self._assign(key, target, np.asarray(state[key]))
+            if key not in state:
+                continue
+            value = _as_value_array(state[key])
+            shape = self._shape_of(target)
+            if value is not None and value.shape != shape:
+                misshaped.append(f"{key}: expected {shape}, got {value.shape}")
+            elif value is None or value.dtype.kind not in "buif":
+                bad.append(f"{key}: expected real numbers, got "
+                           + ("a ragged sequence" if value is None else f"dtype {value.dtype}"))
+            elif value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                bad.append(f"{key}: holds NaN or infinite values")
+            else:
+                values[key] = value
+        return values, misshaped, bad
 
     def _buffer_owners(self) -> dict:
         owners = {}

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from ..errors import InputError, require_real
 from .optimizer import Optimizer
 
 
@@ -31,11 +32,12 @@ class Adam(Optimizer):
     def check_hyperparameters(self, group: dict) -> None:
         super().check_hyperparameters(group)
         name = type(self).__name__
-        group["betas"] = tuple(group["betas"])
-        if len(group["betas"]) != 2 or not all(0.0 <= b < 1.0 for b in group["betas"]):
-            raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {group['betas']}")
-        if group["eps"] < 0:
-            raise ValueError(f"{name}: invalid eps {group['eps']}")
+        betas = group["betas"]
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise InputError(f"{name}: betas must be two numbers in [0, 1), got {betas!r}")
+        group["betas"] = tuple(require_real(name, f"betas[{i}]", beta, minimum=0.0, maximum=1.0,
+                                            include_maximum=False) for i, beta in enumerate(betas))
+        group["eps"] = require_real(name, "eps", group["eps"], minimum=0.0)
 
     def update(self, param, state: dict, group: dict) -> None:
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])

@@ -17,6 +17,8 @@ The semantics follow `torch.optim`, so results can be compared number for number
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError, require_real
+
 
 class Optimizer:
     """Base class. Subclasses set `defaults` and implement `update(param, state, group)`.
@@ -33,13 +35,13 @@ class Optimizer:
         self.param_groups: list[dict] = []
         self.state: dict = {}
         if hasattr(params, "data"):
-            raise TypeError(
+            raise InputTypeError(
                 f"{type(self).__name__}: params must be an iterable of parameters or of "
                 "param-group dicts, got a single parameter (wrap it in a list)"
             )
         groups = list(params)
         if not groups:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise InputError(f"{type(self).__name__}: got an empty parameter list")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
@@ -49,31 +51,35 @@ class Optimizer:
     def add_param_group(self, group: dict) -> None:
         """Add a group of parameters; missing hyperparameters are filled from `defaults`."""
         if not isinstance(group, dict) or "params" not in group:
-            raise TypeError(f"{type(self).__name__}: a param group must be a dict with a 'params' entry")
+            raise InputTypeError(f"{type(self).__name__}: a param group must be a dict with a 'params' entry")
         params = group["params"]
         params = [params] if hasattr(params, "data") else list(params)
         for p in params:
             if not hasattr(p, "data") or not hasattr(p, "mark_dirty"):
-                raise TypeError(
+                raise InputTypeError(
                     f"{type(self).__name__}: expected parameters (objects with .data, .grad, "
                     f".mark_dirty()), got {type(p).__name__}"
                 )
         already_seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params) or already_seen & {id(p) for p in params}:
-            raise ValueError(f"{type(self).__name__}: a parameter appears more than once")
+            raise InputError(f"{type(self).__name__}: a parameter appears more than once")
         unknown = set(group) - set(self.defaults) - {"params"}
         if unknown:
-            raise ValueError(f"{type(self).__name__}: unknown hyperparameters {sorted(unknown)}")
+            raise InputError(f"{type(self).__name__}: unknown hyperparameters {sorted(unknown)}")
         full_group = {**self.defaults, **group, "params": params}
         self.check_hyperparameters(full_group)
         self.param_groups.append(full_group)
 
     def check_hyperparameters(self, group: dict) -> None:
-        """Raise ValueError for invalid settings. Subclasses extend this."""
-        if group["lr"] < 0:
-            raise ValueError(f"{type(self).__name__}: invalid learning rate {group['lr']}")
-        if group.get("weight_decay", 0.0) < 0:
-            raise ValueError(f"{type(self).__name__}: invalid weight_decay {group['weight_decay']}")
+        """Check the settings of `group` in place (converting numbers to float).
+
+        Raises InputError (a ValueError) for a negative, NaN or infinite value and
+        InputTypeError (a TypeError) for a non-number. Subclasses extend this.
+        """
+        name = type(self).__name__
+        group["lr"] = require_real(name, "learning rate lr", group["lr"], minimum=0.0)
+        if "weight_decay" in group:
+            group["weight_decay"] = require_real(name, "weight_decay", group["weight_decay"], minimum=0.0)
 
     # ------------------------------------------------------------------ updates
     def zero_grad(self) -> None:
@@ -130,30 +136,30 @@ class Optimizer:
         i-th parameter of the same group here). Raises ValueError if the group structure
         or any buffer shape does not match.
         """
-        saved_groups = state_dict["param_groups"]
         name = type(self).__name__
+        saved_groups = _saved_groups(state_dict, f"{name}.load_state_dict")
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(
+            raise InputError(
                 f"{name}.load_state_dict: the saved state has {len(saved_groups)} param groups, "
                 f"this optimizer has {len(self.param_groups)}"
             )
         param_of_index = {}
         for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
-                raise ValueError(
+                raise InputError(
                     f"{name}.load_state_dict: param group {g} has {len(saved['params'])} "
                     f"params in the saved state but {len(group['params'])} here"
                 )
             param_of_index.update(zip((int(i) for i in saved["params"]), group["params"]))
         unknown_keys = set().union(*(set(s) for s in saved_groups)) - set(self.defaults) - {"params"}
         if unknown_keys:
-            raise ValueError(f"{name}.load_state_dict: unknown hyperparameters {sorted(unknown_keys)}")
+            raise InputError(f"{name}.load_state_dict: unknown hyperparameters {sorted(unknown_keys)}")
 
         new_state = {}
         for index, buffers in state_dict["state"].items():
             index = int(index)
             if index not in param_of_index:
-                raise ValueError(f"{name}.load_state_dict: state for parameter {index}, which no group lists")
+                raise InputError(f"{name}.load_state_dict: state for parameter {index}, which no group lists")
             param = param_of_index[index]
             new_state[param] = {
                 key: _restore_buffer(value, param, f"{name}.load_state_dict: state[{index}][{key!r}]")
@@ -178,6 +184,21 @@ class Optimizer:
         return "\n".join(lines)
 
 
+def _saved_groups(state_dict, who: str) -> list:
+    """The "param_groups" of a saved optimizer state, after checking its layout."""
+    if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+        got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+        raise InputError(f"{who}: expected a dict with 'state' and 'param_groups' entries "
+                         f"(from Optimizer.state_dict()), got {got}")
+    groups = state_dict["param_groups"]
+    if not isinstance(groups, (list, tuple)) or not all(
+            isinstance(group, dict) and "params" in group for group in groups):
+        raise InputError(f"{who}: 'param_groups' must be a list of dicts, each with a 'params' entry")
+    if not isinstance(state_dict["state"], dict):
+        raise InputTypeError(f"{who}: 'state' must be a dict, got {type(state_dict['state']).__name__}")
+    return list(groups)
+
+
 def _restore_buffer(value, param, where: str):
     """A saved state entry, back in usable form: 0-d arrays become Python numbers and
     arrays become private copies with the parameter's dtype (shape checked)."""
@@ -186,7 +207,7 @@ def _restore_buffer(value, param, where: str):
     if not isinstance(value, np.ndarray):
         return value
     if value.shape != param.data.shape:
-        raise ValueError(f"{where} has shape {value.shape}, the parameter has shape {param.data.shape}")
+        raise InputError(f"{where} has shape {value.shape}, the parameter has shape {param.data.shape}")
     return value.astype(param.data.dtype, copy=True)
 
 

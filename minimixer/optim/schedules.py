@@ -21,17 +21,33 @@ import math
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError, require_int, require_real
+
 
 class LRSchedule:
     """Base class: holds the optimizer and writes `lr_at(steps_done + 1)` into every group.
 
-    Subclasses implement `lr_at(t)` and list their settings in `settings()`.
+    Subclasses implement `lr_at(t)`, list their settings in `settings()` and check
+    them in `check_settings(settings)` (finite, non-negative learning rates and
+    positive step counts), so a schedule can never hand the optimizer a learning
+    rate that its own checks would refuse.
     """
 
-    def __init__(self, optimizer):
+    def __init__(self, optimizer, **settings):
+        if not hasattr(optimizer, "param_groups"):
+            raise InputTypeError(f"{type(self).__name__}: expected an optimizer, got {type(optimizer).__name__}")
         self.optimizer = optimizer
+        self.__dict__.update(self.check_settings(settings))
         self.steps_done = 0
         self._apply()
+
+    def check_settings(self, settings: dict) -> dict:
+        """The settings, checked and converted to int/float; raises InputError.
+
+        The default accepts them as given: a subclass that sets its own attributes
+        before calling `super().__init__(optimizer)` keeps working.
+        """
+        return dict(settings)
 
     def lr_at(self, t: float) -> float:
         """The learning rate at time t (in optimizer updates)."""
@@ -59,16 +75,19 @@ class LRSchedule:
         return {"steps_done": self.steps_done, **self.settings()}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore `state_dict()` output and set the optimizer's lr to match."""
+        """Restore `state_dict()` output and set the optimizer's lr to match.
+
+        Every value is checked first (InputError); nothing changes on error.
+        """
+        who = f"{type(self).__name__}.load_state_dict"
         expected = set(self.state_dict())
-        if set(state_dict) != expected:
-            raise ValueError(
-                f"{type(self).__name__}.load_state_dict: expected keys {sorted(expected)}, "
-                f"got {sorted(state_dict)}"
-            )
-        for key, value in state_dict.items():
-            current_type = type(getattr(self, key))          # int or float
-            setattr(self, key, current_type(np.asarray(value).item()))
+        if not isinstance(state_dict, dict) or set(state_dict) != expected:
+            got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise InputError(f"{who}: expected keys {sorted(expected)}, got {got}")
+        plain = {key: _plain_number(who, key, value) for key, value in state_dict.items()}
+        steps_done = require_int(who, "steps_done", plain.pop("steps_done"), minimum=0)
+        self.__dict__.update(self.check_settings(plain))
+        self.steps_done = steps_done
         self._apply()
 
     def __repr__(self):
@@ -76,12 +95,29 @@ class LRSchedule:
         return f"{type(self).__name__}({settings}, steps_done={self.steps_done})"
 
 
+def _plain_number(who: str, key: str, value):
+    """A saved setting (maybe a 0-d array from an .npz) as a Python int or float."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        if np.ndim(value) != 0 or value.dtype.kind not in "iuf":
+            raise InputError(f"{who}: {key} must be a single number, got {value!r}")
+        value = value.item()
+    if isinstance(value, float) and value.is_integer() and key.endswith("steps"):
+        value = int(value)
+    return value
+
+
+def _check_lr(who: str, name: str, value) -> float:
+    return require_real(who, name, value, minimum=0.0)
+
+
 class Constant(LRSchedule):
     """The same learning rate at every step."""
 
     def __init__(self, optimizer, lr: float):
-        self.lr = float(lr)
-        super().__init__(optimizer)
+        super().__init__(optimizer, lr=lr)
+
+    def check_settings(self, settings: dict) -> dict:
+        return {"lr": _check_lr("Constant", "lr", settings["lr"])}
 
     def lr_at(self, t: float) -> float:
         return self.lr
@@ -100,11 +136,11 @@ class OneCycleLinear(LRSchedule):
     """
 
     def __init__(self, optimizer, lr_max: float, total_steps: int):
-        if total_steps <= 0:
-            raise ValueError(f"OneCycleLinear: total_steps must be positive, got {total_steps}")
-        self.lr_max = float(lr_max)
-        self.total_steps = int(total_steps)
-        super().__init__(optimizer)
+        super().__init__(optimizer, lr_max=lr_max, total_steps=total_steps)
+
+    def check_settings(self, settings: dict) -> dict:
+        return {"lr_max": _check_lr("OneCycleLinear", "lr_max", settings["lr_max"]),
+                "total_steps": require_int("OneCycleLinear", "total_steps", settings["total_steps"])}
 
     def lr_at(self, t: float) -> float:
         T = self.total_steps
@@ -126,13 +162,19 @@ class WarmupCosine(LRSchedule):
 
     def __init__(self, optimizer, lr_max: float, total_steps: int, warmup_steps: int,
                  lr_min: float = 0.0):
-        if not 0 <= warmup_steps < total_steps:
-            raise ValueError(
-                f"WarmupCosine: need 0 <= warmup_steps < total_steps, got {warmup_steps} and {total_steps}"
-            )
-        self.lr_max, self.lr_min = float(lr_max), float(lr_min)
-        self.total_steps, self.warmup_steps = int(total_steps), int(warmup_steps)
-        super().__init__(optimizer)
+        super().__init__(optimizer, lr_max=lr_max, total_steps=total_steps,
+                         warmup_steps=warmup_steps, lr_min=lr_min)
+
+    def check_settings(self, settings: dict) -> dict:
+        checked = {"lr_max": _check_lr("WarmupCosine", "lr_max", settings["lr_max"]),
+                   "total_steps": require_int("WarmupCosine", "total_steps", settings["total_steps"]),
+                   "warmup_steps": require_int("WarmupCosine", "warmup_steps", settings["warmup_steps"],
+                                               minimum=0),
+                   "lr_min": _check_lr("WarmupCosine", "lr_min", settings["lr_min"])}
+        if checked["warmup_steps"] >= checked["total_steps"]:
+            raise InputError(f"WarmupCosine: need 0 <= warmup_steps < total_steps, got "
+                             f"{checked['warmup_steps']} and {checked['total_steps']}")
+        return checked
 
     def lr_at(self, t: float) -> float:
         if t < self.warmup_steps:

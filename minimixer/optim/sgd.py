@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError, require_real
 from .optimizer import Optimizer
 
 
@@ -27,10 +28,12 @@ class SGD(Optimizer):
 
     def check_hyperparameters(self, group: dict) -> None:
         super().check_hyperparameters(group)
-        if group["momentum"] < 0:
-            raise ValueError(f"SGD: invalid momentum {group['momentum']}")
+        group["momentum"] = require_real("SGD", "momentum", group["momentum"], minimum=0.0)
+        group["dampening"] = require_real("SGD", "dampening", group["dampening"])
+        if not isinstance(group["nesterov"], (bool, np.bool_)):
+            raise InputTypeError(f"SGD: nesterov must be True or False, got {group['nesterov']!r}")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
+            raise InputError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
 
     def update(self, param, state: dict, group: dict) -> None:
         lr, momentum = float(group["lr"]), float(group["momentum"])

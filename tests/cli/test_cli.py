@@ -29,9 +29,37 @@ def test_train_quick_then_evaluate_the_checkpoint(tmp_path, capsys):
         assert (run_dir / name).stat().st_size > 1000, name
 
 
-def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
-    with pytest.raises(SystemExit, match="no checkpoint"):
-        main(["train", "--quick", "--resume", "--out", str(tmp_path), "--model", "mlpmixer-digits"])
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path, capsys):
+    assert main(["train", "--quick", "--resume", "--out", str(tmp_path), "--model", "mlpmixer-digits"]) == 1
+    assert "--resume: no checkpoint" in capsys.readouterr().err
+
+
+def test_a_run_folder_is_refused_then_resumed_or_replaced(tmp_path, capsys):
+    argv = ["train", "--quick", "--out", str(tmp_path), "--model", "convmixer-digits"]
+    assert main(argv) == 0
+    checkpoint = tmp_path / "convmixer-digits" / "checkpoint.npz"
+    first = checkpoint.read_bytes()
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "already holds a checkpoint" in err and "--force" in err
+    assert checkpoint.read_bytes() == first  # nothing was overwritten
+
+    assert main(argv + ["--resume"]) == 0  # the saved plan is complete: nothing to train
+    assert checkpoint.read_bytes() == first
+    assert main(argv + ["--force", "--seed", "1"]) == 0
+    assert checkpoint.read_bytes() != first
+
+
+def test_ctrl_c_is_one_line_and_status_130(tmp_path, capsys, monkeypatch):
+    import minimixer.cli as cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "fit", interrupted)
+    assert main(["train", "--quick", "--out", str(tmp_path), "--model", "convmixer-digits"]) == 130
+    assert capsys.readouterr().err.strip() == "minimixer train: interrupted"
 
 
 @pytest.mark.parametrize("argv, message", [

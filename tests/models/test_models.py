@@ -14,6 +14,8 @@ EXPECTED_COUNTS = {
     "mlpmixer-mnist": 835_376,
     "convmixer-cifar10": 594_186,
     "mlpmixer-cifar10": 4_360_970,
+    "cnn-digits": 19_562,
+    "cnn-mnist": 94_186,
 }
 
 

@@ -366,6 +366,97 @@ def draw_global_pool(data, dtype):
     return [values(data, shape, dtype)], {}
 
 
+def draw_leaky_relu(data, dtype):
+    (x,), _ = unary()(data, dtype)
+    return [x], dict(negative_slope=data.draw(st.sampled_from([0.01, 0.2, 1.5]), label="slope"))
+
+
+def draw_clip(data, dtype):
+    (x,), _ = unary()(data, dtype)
+    low = data.draw(st.none() | st.floats(-1.5, 1.5, width=16), label="min")
+    high = data.draw(st.none() | st.floats(-1.5, 1.5, width=16), label="max")
+    return [x], dict(low=-1.0 if low is None and high is None else low, high=high)
+
+
+def draw_pair_with_reduction(data, dtype):
+    shape = data.draw(shapes_0_to_4d, label="shape")
+    reduction = data.draw(st.sampled_from(["mean", "sum", "none"]), label="reduction")
+    if reduction == "mean" and 0 in shape:
+        reduction = "sum"  # PyTorch's mean of nothing is NaN; minimixer raises a ValueError
+    return [values(data, shape, dtype), values(data, shape, dtype)], dict(reduction=reduction)
+
+
+def draw_dropout(data, dtype):
+    """Dropout is random, so only its deterministic cases meet PyTorch here: p = 0, p = 1
+    and evaluation mode (its statistics are tested in test_new_ops.py)."""
+    (x,), _ = unary()(data, dtype)
+    return [x], dict(p=data.draw(st.sampled_from([0.0, 1.0, 0.5]), label="p"),
+                     training=data.draw(st.booleans(), label="training"))
+
+
+def keep_deterministic(p, training):
+    return 0.0 if training and 0.0 < p < 1.0 else p
+
+
+def mine_dropout(x, p, training):
+    return ops.dropout(x, keep_deterministic(p, training), training=training)
+
+
+def theirs_dropout(x, p, training):
+    return TF.dropout(x, keep_deterministic(p, training), training=training)
+
+
+def draw_soft_cross_entropy(data, dtype):
+    n, k = data.draw(st.integers(1, 5), label="n"), data.draw(st.integers(1, 5), label="k")
+    logits = values(data, (n, k), dtype, -4, 4)
+    target = values(data, (n, k), dtype, 0.0, 1.0)
+    smoothing = data.draw(st.sampled_from([0.0, 0.1, 1.0]), label="smoothing")
+    reduction = data.draw(st.sampled_from(["mean", "sum", "none"]), label="reduction")
+    return [logits, target], dict(label_smoothing=smoothing, reduction=reduction)
+
+
+def draw_cross_entropy_reduction(data, dtype):
+    arrays, options = draw_cross_entropy(data, dtype)
+    return arrays, dict(options, reduction=data.draw(st.sampled_from(["sum", "none"])))
+
+
+def draw_conv2d(data, dtype):
+    groups = data.draw(st.integers(1, 3), label="groups")
+    c_in, c_out = groups * data.draw(st.integers(1, 2)), groups * data.draw(st.integers(1, 2))
+    kh, kw = data.draw(st.integers(1, 3), label="kh"), data.draw(st.integers(1, 3), label="kw")
+    stride = data.draw(st.integers(1, 2), label="stride")
+    padding = data.draw(st.sampled_from([0, 1, (1, 0), "same"]), label="padding")
+    if padding == "same":
+        stride = 1
+    n, h, w = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5)))
+    x = values(data, (n, h, w, c_in), dtype)
+    weight = values(data, (kh, kw, c_in // groups, c_out), dtype)
+    return [x, weight, values(data, (c_out,), dtype)], dict(stride=stride, padding=padding,
+                                                            groups=groups)
+
+
+def theirs_conv2d(x, weight, bias, stride, padding, groups):
+    y = TF.conv2d(x.permute(0, 3, 1, 2), weight.permute(3, 2, 0, 1).contiguous(), bias,
+                  stride=stride, padding=padding, groups=groups)
+    return y.permute(0, 2, 3, 1)
+
+
+def draw_pool(data, dtype):
+    k = data.draw(st.integers(1, 3), label="kernel")
+    stride = data.draw(st.none() | st.integers(1, 3), label="stride")
+    padding = data.draw(st.integers(0, k // 2), label="padding")
+    shape = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 6)), data.draw(st.integers(1, 6)),
+             data.draw(st.integers(1, 3)))
+    return [values(data, shape, dtype)], dict(kernel_size=k, stride=stride, padding=padding)
+
+
+def theirs_pool(torch_pool):
+    def run(x, kernel_size, stride, padding):
+        y = torch_pool(x.permute(0, 3, 1, 2), kernel_size, stride, padding)
+        return y.permute(0, 2, 3, 1)
+    return run
+
+
 # ----------------------------------------------------------------------- the table
 def torch_reduce(name):
     def run(x, axis, keepdims):
@@ -429,6 +520,30 @@ CASES = {
     "unpatchify": Case(draw_unpatchify, ops.unpatchify, theirs_unpatchify, uses_kernels=True),
     "global_avg_pool": Case(draw_global_pool, ops.global_avg_pool,
                             lambda x: x.mean(dim=tuple(range(1, x.ndim - 1)))),
+    "conv2d": Case(draw_conv2d, ops.conv2d, theirs_conv2d, uses_kernels=True),
+    "max_pool2d": Case(draw_pool, ops.max_pool2d, theirs_pool(TF.max_pool2d), uses_kernels=True),
+    "avg_pool2d": Case(draw_pool, ops.avg_pool2d, theirs_pool(TF.avg_pool2d), uses_kernels=True),
+    "sigmoid": Case(unary(-30, 30), ops.sigmoid, torch.sigmoid),
+    "leaky_relu": Case(draw_leaky_relu, ops.leaky_relu, TF.leaky_relu),
+    "abs": Case(unary(away_from_zero=0.1), ops.abs, torch.abs),
+    "maximum": Case(binary(), ops.maximum, torch.maximum),
+    "minimum": Case(binary(), ops.minimum, torch.minimum),
+    "clip": Case(draw_clip, lambda x, low, high: ops.clip(x, low, high),
+                 lambda x, low, high: torch.clamp(x, low, high)),
+    "clamp": Case(draw_clip, lambda x, low, high: x.clamp(low, high),
+                  lambda x, low, high: x.clip(low, high)),
+    "logsumexp": Case(reduction, ops.logsumexp, torch_reduce("logsumexp")),
+    "mse_loss": Case(draw_pair_with_reduction, ops.mse_loss, TF.mse_loss),
+    "dropout": Case(draw_dropout, mine_dropout, theirs_dropout),
+    "cross_entropy_probabilities": Case(draw_soft_cross_entropy, ops.cross_entropy,
+                                        lambda z, t, **o: TF.cross_entropy(z, t, **o)),
+    "cross_entropy_reductions": Case(
+        draw_cross_entropy_reduction,
+        lambda z, labels, label_smoothing, reduction: ops.cross_entropy(
+            z, labels, label_smoothing, reduction),
+        lambda z, labels, label_smoothing, reduction: TF.cross_entropy(
+            z, torch.tensor(labels), label_smoothing=label_smoothing, reduction=reduction),
+        uses_kernels=True),
 }
 
 PARAMS = [pytest.param(name, b, id=f"{name}-{b}")
@@ -444,11 +559,46 @@ def test_op_matches_torch(name, backend_name, data):
     check(CASES[name], data, backend_name)
 
 
+COMPARISONS = {"eq": torch.eq, "ne": torch.ne, "lt": torch.lt, "le": torch.le, "gt": torch.gt,
+               "ge": torch.ge}
+
+
+@pytest.mark.parametrize("name", sorted(COMPARISONS))
+@SETTINGS
+@given(data=st.data())
+def test_comparison_matches_torch(name, data):
+    """Comparisons have no gradient: they return NumPy bool arrays, broadcasting both ways.
+    Values are drawn from a few integers so that ties (== and <=) happen often."""
+    dtype = data.draw(dtypes, label="dtype")
+    (a, b), _ = binary()(data, dtype)
+    a, b = np.round(a), np.round(b)
+    got = getattr(ops, name)(mm.tensor(a, dtype=dtype), mm.tensor(b, dtype=dtype))
+    expected = COMPARISONS[name](torch.tensor(a), torch.tensor(b)).numpy()
+    assert isinstance(got, np.ndarray) and got.dtype == np.bool_
+    np.testing.assert_array_equal(got, expected)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_argmax_matches_torch(data):
+    """argmax returns int64 indices; on ties both pick the first maximum."""
+    dtype = data.draw(dtypes, label="dtype")
+    shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4))
+    x = np.round(values(data, shape, dtype))
+    axis = data.draw(st.none() | st.just(axis_in(data, len(shape))), label="axis")
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    got = ops.argmax(mm.tensor(x, dtype=dtype), axis=axis, keepdims=keepdims)
+    expected = torch.argmax(torch.tensor(x), dim=axis, keepdim=keepdims).numpy()
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_every_public_op_is_in_the_table():
     """A new op in `minimixer.ops` must get a row here."""
     public = {name for name in dir(ops) if not name.startswith("_") and callable(getattr(ops, name))
               and getattr(getattr(ops, name), "__module__", "").startswith("minimixer.ops.")
               and not isinstance(getattr(ops, name), type)}
+    tested = set(CASES) | set(COMPARISONS) | {"argmax"}
     missing = sorted(op for op in public
-                     if not any(case == op or case.startswith(op + "_") for case in CASES))
+                     if not any(case == op or case.startswith(op + "_") for case in tested))
     assert not missing, f"ops without a property test against PyTorch: {missing}"
