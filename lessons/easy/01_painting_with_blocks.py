@@ -39,14 +39,20 @@ mm.manual_seed(0)
 # ## A real digit
 #
 # minimixer ships with 1,797 tiny handwritten digits, each 8 pixels wide and 8
-# pixels tall. Every pixel is one number: 0 is black, 255 is white. An image is
-# stored as `(height, width, channels)`; grey pictures have one channel.
+# pixels tall, split once and for all into 1,438 *training* digits and 359 *test*
+# digits (lesson 3 says why). `data.load("digits")` gives the training split, so
+# the count printed below is 1,438. Every pixel is one number: 0 is black, 255 is
+# white. An image is stored as `(height, width, channels)`; grey pictures have one
+# channel.
 
 # %%
 section("1. One handwritten digit")
 digits = data.load("digits")
 image = digits.images[0]                     # shape (8, 8, 1), numbers 0..255
-print(f"{len(digits.images)} training digits; this one is a {digits.labels[0]}")
+test_count = len(data.load("digits", split="test").labels)
+assert len(digits.images) + test_count == 1797, "the two splits together hold all 1,797 digits"
+print(f"{len(digits.images)} training digits (+ {test_count} test digits = 1797); "
+      f"this one is a {digits.labels[0]}")
 print(f"its shape is {image.shape}: 8 rows, 8 columns, 1 channel (grey)")
 print("the pixel numbers, row by row:")
 print(image[..., 0])
@@ -107,7 +113,7 @@ section("4. Cut, then glue back: nothing may change")
 all_images = digits.images.astype(np.float32)
 glued = F.unpatchify(F.patchify(all_images, PATCH), PATCH, 1).numpy()
 assert np.array_equal(glued, all_images), "cutting and gluing must give back the same pixels"
-print(f"all {len(all_images)} digits came back identical, pixel for pixel")
+print(f"all {len(all_images)} training digits came back identical, pixel for pixel")
 
 # %% [markdown]
 # ## Does the order of the blocks matter?

@@ -54,8 +54,14 @@ rng = np.random.default_rng(0)
 # channels"). Each of L blocks applies, with LN the LayerNorm over the C channels of
 # each row:
 #
-#     U  = Z + W₂ σ( W₁ LN(Z) )       token mixing (columns):  W₁ ∈ ℝ^{D_S×S}, W₂ ∈ ℝ^{S×D_S}
-#     Z' = U + σ( LN(U) W₃ ) W₄       channel mixing (rows):   W₃ ∈ ℝ^{C×D_C}, W₄ ∈ ℝ^{D_C×C}
+# $$
+# \begin{aligned}
+# U  &= Z + W_2\,\sigma\big(W_1\,\mathrm{LN}(Z)\big)
+#    && \text{token mixing (columns): } W_1 \in \mathbb{R}^{D_S\times S},\ W_2 \in \mathbb{R}^{S\times D_S} \\
+# Z' &= U + \sigma\big(\mathrm{LN}(U)\,W_3\big)\,W_4
+#    && \text{channel mixing (rows): } W_3 \in \mathbb{R}^{C\times D_C},\ W_4 \in \mathbb{R}^{D_C\times C}
+# \end{aligned}
+# $$
 #
 # (biases left out of the formulas, present in the code; minimixer stores every weight
 # as (in, out), so `token_mlp.fc1.weight` is W₁ᵀ and `channel_mlp.fc1.weight` is W₃).
@@ -66,9 +72,15 @@ rng = np.random.default_rng(0)
 #
 # **ConvMixer.** The embedded patches stay a grid z ∈ ℝ^{H/p×W/p×C}:
 #
-#     z₀  = BN( σ( Conv_{p×p, stride p}(X) ) )
-#     z'ℓ = BN( σ( DepthwiseConv_{k×k}(zℓ₋₁) ) ) + zℓ₋₁   spatial mixing: one k×k filter per channel
-#     zℓ  = BN( σ( PointwiseConv_{1×1}(z'ℓ) ) )          channel mixing: one C×C matrix, every cell
+# $$
+# \begin{aligned}
+# z_0       &= \mathrm{BN}\big(\sigma(\mathrm{Conv}_{p\times p,\ \text{stride } p}(X))\big) \\
+# z'_\ell   &= \mathrm{BN}\big(\sigma(\mathrm{DepthwiseConv}_{k\times k}(z_{\ell-1}))\big) + z_{\ell-1}
+#           && \text{spatial mixing: one } k\times k \text{ filter per channel} \\
+# z_\ell    &= \mathrm{BN}\big(\sigma(\mathrm{PointwiseConv}_{1\times 1}(z'_\ell))\big)
+#           && \text{channel mixing: one } C\times C \text{ matrix, every cell}
+# \end{aligned}
+# $$
 #
 # then global average pooling over the grid and a linear head. Note the residual
 # wraps only the depthwise step, and BatchNorm (statistics over batch and space)
@@ -92,9 +104,12 @@ print(CONV_PRESET, conv_mixer.config)
 #   (2C) and the head C·K + K.
 # * ConvMixer: embedding p²C_in·C + C and its BatchNorm (2C); per block the depthwise
 #   conv k²C + C, the pointwise conv C² + C and two BatchNorms (4C); the head C·K + K.
+# * The classic CNN of the `cnn-*` presets (the contrast in section 6): per stage a k×k
+#   conv from C_prev to C channels, k²·C_prev·C with no bias (the BatchNorm right after
+#   it has the shift β), and that BatchNorm (2C); the head C·K + K.
 #
 # The token MLP's size depends on S, i.e. on the image size: an MLP-Mixer is built for
-# one resolution. Nothing in a ConvMixer's count depends on H or W.
+# one resolution. Nothing in a ConvMixer's count depends on H or W, nor in the CNN's.
 
 # %%
 section("2. Parameter counts: hand formula against model.num_parameters()")
@@ -118,11 +133,18 @@ def conv_mixer_parameters(dim, depth, kernel_size, patch_size, in_channels, num_
     return embedding + depth * block + head
 
 
+def simple_cnn_parameters(channels, kernel_size, in_channels, num_classes):
+    widths = [in_channels] + list(channels)
+    stages = sum(kernel_size**2 * c_in * c_out + 2 * c_out for c_in, c_out in zip(widths, widths[1:]))
+    return stages + channels[-1] * num_classes + num_classes
+
+
+FORMULAS = {"MLPMixer": mlp_mixer_parameters, "ConvMixer": conv_mixer_parameters,
+            "SimpleCNN": simple_cnn_parameters}
 print(f"{'preset':<20}{'by hand':>12}{'num_parameters()':>18}")
 for name in models.presets():
     config = models.preset_config(name)
-    kind = config.pop("model")
-    formula = mlp_mixer_parameters if kind == "MLPMixer" else conv_mixer_parameters
+    formula = FORMULAS[config.pop("model")]
     by_hand = formula(**config)
     counted = models.create(name).num_parameters()
     print(f"{name:<20}{by_hand:>12,}{counted:>18,}")
@@ -365,13 +387,26 @@ print("MLP-Mixer, embedding and each block:", mlp_shapes[0], "x", len(mlp_shapes
 print("ConvMixer, embedding and each block:", conv_shapes[0], "x", len(conv_shapes))
 assert len(set(mlp_shapes)) == 1 and len(set(conv_shapes)) == 1
 
-# For contrast, a typical downsampling CNN on 28×28 images: four stages, each halving
-# the resolution and doubling the channels.
-classic = [(28 * 28, 32), (14 * 14, 64), (7 * 7, 128), (4 * 4, 256)]
-classic = [classic[min(i, 3)] for i in range(len(mlp_shapes))]
+# For contrast, the classic CNN preset on the same images: every stage is a 3×3 conv,
+# BatchNorm, ReLU and a 2×2 max pool, so each conv sees a map half the size of the one
+# before, with twice the channels. We record each conv's output and the last stage's.
+cnn = models.create("cnn-mnist").eval()
+with mm.no_grad():
+    fmap = mm.tensor(batch)
+    cnn_shapes = []
+    for stage in cnn.stages:
+        conv, *norm_relu_pool = stage
+        fmap = conv(fmap)
+        cnn_shapes.append(fmap.shape)
+        for layer in norm_relu_pool:
+            fmap = layer(fmap)
+    cnn_shapes.append(fmap.shape)
+print("cnn-mnist, each conv and the last stage:", cnn_shapes)
+cnn_pairs = [(s[1] * s[2], s[3]) for s in cnn_shapes]
+assert all(a[0] > b[0] and a[1] <= b[1] for a, b in zip(cnn_pairs, cnn_pairs[1:]))
 rows = {"MLP-Mixer (tokens, channels)": [(s[1], s[2]) for s in mlp_shapes],
         "ConvMixer (grid cells, channels)": [(s[1] * s[2], s[3]) for s in conv_shapes],
-        "a classic CNN, for contrast": classic}
+        "classic CNN (cnn-mnist), for contrast": cnn_pairs}
 fig, (ax_pos, ax_ch) = plt.subplots(1, 2, figsize=(10, 3.6))
 for (label, pairs), marker in zip(rows.items(), ["o-", "s-", "^--"]):
     ax_pos.plot([a for a, _ in pairs], marker, label=label)
@@ -379,7 +414,7 @@ for (label, pairs), marker in zip(rows.items(), ["o-", "s-", "^--"]):
 ax_pos.set_ylabel("positions (tokens or grid cells)")
 ax_ch.set_ylabel("channels")
 for ax in (ax_pos, ax_ch):
-    ax.set_xlabel("after block (0 = patch embedding)")
+    ax.set_xlabel("after block (0 = embedding) · CNN: after conv")
     ax.set_yscale("log")
 ax_ch.legend(fontsize=8)
 fig.suptitle("no downsampling: both Mixers keep one shape from the first block to the last")

@@ -19,7 +19,8 @@
 #     y[n, h, v, c] = b[c] + Σ_{i,j < k} x[n, h+i−t, v+j−t, c] · w[i, j, c]   (x = 0 outside)
 #
 # Run: `python lessons/hard/02_depthwise_three_ways.py [--quick] [--out DIR]`.
-# Quick: a few seconds. Full: about a minute (it times the CIFAR-10-sized layer too).
+# Quick: a few seconds. Full: about 20 seconds on 2 cores (measured: 16–23 s, depending
+# on what else runs; it times the MNIST- and CIFAR-10-sized layers too).
 # Timings depend on the machine and on what else runs on it; none is asserted.
 
 # %%

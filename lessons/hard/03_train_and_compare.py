@@ -23,7 +23,10 @@
 # Data: MNIST if it is on disk (set MINIMIXER_DATA), else the bundled 8×8 digits.
 # Run: `python lessons/hard/03_train_and_compare.py [--quick] [--out DIR]
 # [--train-size N] [--epochs E]`.
-# Quick: one epoch on 256 images (seconds to a minute; the accuracies then mean little).
+# Quick: one epoch on 256 images, i.e. a handful of optimiser steps (two per model on
+# MNIST, in batches of 128), in seconds. It checks that everything runs; its accuracies
+# (near chance) are labelled as not meaningful wherever they are printed or drawn. The
+# comparison of accuracies needs the full run.
 # Full: on MNIST 10,000 training images for 2 epochs, tested on 5,000 test images —
 # 5 to 10 minutes on 2 cores depending on how busy they are (the ConvMixer takes most
 # of it); on the digits about 20 seconds.
@@ -81,6 +84,9 @@ if args.quick:
 else:
     train_size, test_size = options.train_size or 10_000, 5_000
 dataset, train_set, test_set = load_mnist_or_digits(train_size, test_size)
+# Printed beside every accuracy of a quick run: a few steps teach the models next to nothing.
+NOT_MEANINGFUL = "   <- quick mode: only a few training steps, this accuracy is NOT meaningful"
+QUICK_NOTE = NOT_MEANINGFUL if args.quick else ""
 PRESETS = {"mnist": ["convmixer-mnist", "mlpmixer-mnist"],
            "digits": ["convmixer-digits", "mlpmixer-digits"]}[dataset]
 image_shape = (1,) + train_set.images.shape[1:]
@@ -139,7 +145,7 @@ for preset in PRESETS:
         infer_images_per_s=len(timed.labels) / infer_seconds,
         train_seconds=train_seconds)
     print(f"{preset}: test accuracy {last['test_acc']:.4f} after {recipe.epochs} epoch(s), "
-          f"{train_seconds:.1f} s")
+          f"{train_seconds:.1f} s{QUICK_NOTE}")
     assert np.isfinite(last["train_loss"]) and np.isfinite(last["test_loss"])
     if len(timed.labels) == len(test_set.labels):  # the same images: evaluate() and fit() must agree
         assert abs(timed_acc - last["test_acc"]) < 1e-9
@@ -162,6 +168,9 @@ for preset, r in results.items():
     print(f"{preset:<18}{r['params']:>10,}{r['mflops']:>12.1f}{r['accuracy']:>10.4f}"
           f"{r['train_images_per_s']:>13.0f}{r['step_ms']:>9.0f}{gflops:>15.1f}"
           f"{r['infer_images_per_s']:>13.0f}")
+if args.quick:
+    print("quick mode: the test acc column is NOT meaningful (only a few training steps); parameters\n"
+          "and FLOPs are exact, and the speeds include the start-up cost of the first steps")
 
 conv, mlp = (results[p] for p in PRESETS)
 print(f"\nthe MLP-Mixer has {mlp['params'] / conv['params']:.1f}x the parameters of the ConvMixer "
@@ -170,14 +179,19 @@ assert mlp["params"] > conv["params"]
 
 for preset, r in results.items():
     print(f"{preset}: {round((1 - r['accuracy']) * len(test_set.labels))} of {len(test_set.labels)} "
-          "test images wrong")
+          f"test images wrong{QUICK_NOTE}")
 
 rows = [dict(name=p.replace("-" + dataset, ""), params=r["params"], accuracy=r["accuracy"],
              step_ms=r["step_ms"]) for p, r in results.items()]
-save(viz.plot_model_comparison(rows), args, "comparison")
+figure = viz.plot_model_comparison(rows)
+if args.quick:
+    figure.suptitle("quick mode: a few training steps, the accuracies are NOT meaningful", color="tab:red",
+                    y=1.05)
+save(figure, args, "comparison")
 for preset, r in results.items():
     kind = "convmixer" if preset.startswith("conv") else "mlpmixer"
-    save(viz.plot_history(r["history"], title=f"{preset} on {dataset}"), args, f"history_{kind}")
+    title = f"{preset} on {dataset}" + (" (quick mode: NOT meaningful)" if args.quick else "")
+    save(viz.plot_history(r["history"], title=title), args, f"history_{kind}")
 
 # %% [markdown]
 # What the full run shows (measured on MNIST, 10,000 training images, 2 epochs): the

@@ -136,15 +136,22 @@ assert not np.isclose(wrong, right)
 # minimixer finds such an order itself. `mm.to_dot` prints the recorded graph
 # as Graphviz DOT text: boxes are tensors (name and shape; the constant 2 is the
 # nameless `()` box), ellipses are operations, arrows point from inputs to
-# results; `v = h·h` shows up as two arrows from h into the same `Mul`, which is
-# the diamond again in miniature. From those arrows we can compute a topological
-# order ourselves
+# results. `v = h·h` uses h twice, so the DOT text lists the edge from h into v's
+# `Mul` **twice**, once per factor: the diamond again in miniature. (The drawing
+# `diamond_graph.png` puts those two arrows exactly on top of each other, so there
+# you see a single arrow h → Mul; the check below counts them in the text.) From
+# the edges we can compute a topological order ourselves
 # (Kahn's algorithm: repeatedly take a node none of whose inputs is still
 # waiting), and reverse it for the backward pass.
 
 # %%
 print(dot_text)
 nodes, edges = viz.parse_dot(dot_text)
+node_named = {label.split("\n")[0]: n for n, (_, label) in nodes.items()}   # h, v, ... -> DOT id
+v_operation = next(source for source, target in edges if target == node_named["v"])   # the Mul making v
+h_into_mul = edges.count((node_named["h"], v_operation))
+assert h_into_mul == 2, "h feeds v's Mul twice, once per factor"
+print(f"the edge h -> Mul (the one computing v = h*h) appears {h_into_mul} times in the DOT text")
 inputs_left = {n: 0 for n in nodes}
 users = {n: [] for n in nodes}
 for source, target in edges:

@@ -247,7 +247,7 @@ for i, shape in enumerate(shapes[1:]):
 assert len(set(shapes)) == 1
 
 logits = model(images)
-graph_nodes, _ = viz.parse_dot(mm.to_dot(logits))
+graph_nodes, graph_edges = viz.parse_dot(mm.to_dot(logits))
 operations = Counter(label for shape, label in graph_nodes.values() if shape == "ellipse")
 print("operations recorded in one forward pass:", dict(sorted(operations.items())))
 # The matrix products appear under three names: the general MatMul and its two
@@ -256,6 +256,21 @@ print("operations recorded in one forward pass:", dict(sorted(operations.items()
 matmuls = {"MatMul", "RowsTimesMatrix", "MatrixTimesStack"}
 allowed = matmuls | {"PatchEmbed", "Add", "Permute", "Reshape", "LayerNorm", "Gelu", "GlobalAvgPool"}
 assert set(operations) <= allowed, set(operations) - allowed
+
+# And the Permutes? They are not transposes of the table: `linear_over_tokens` never
+# moves the activations (section 3). Each Permute transposes a token-mixing *weight*,
+# W -> Wᵀ, so that MatrixTimesStack can compute Wᵀ @ X: two per block (fc1's (S, D_S)
+# and fc2's (D_S, S) weights), a NumPy view of a small matrix, not a copy of the data.
+# We check it on the graph: every Permute's input is one of those weights.
+token_dim = model.config["token_dim"]
+token_weights = {(model.num_tokens, token_dim), (token_dim, model.num_tokens)}
+permuted = [graph_nodes[source][1].split("\n")[-1] for source, target in graph_edges
+            if graph_nodes[target][1] == "Permute"]
+assert len(permuted) == operations["Permute"] == 2 * model.config["depth"]
+assert all(tuple(int(n) for n in shape.strip("()").split(",") if n.strip()) in token_weights
+           for shape in permuted), permuted
+print(f"the {len(permuted)} Permutes transpose the token-mixing weights, shapes {sorted(set(permuted))}; "
+      f"the table {tuple(shapes[0])} is never transposed")
 
 config = model.config
 token_params = 2 * config["token_dim"] * model.num_tokens + config["token_dim"] + model.num_tokens

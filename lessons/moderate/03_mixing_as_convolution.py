@@ -247,9 +247,13 @@ save(fig, args, "mixing_matrices")
 # * **Channel mixing = 1 × 1 convolution.** Exact, for any weights.
 # * **Token mixing = a full-receptive-field, single-channel convolution whose weights
 #   are shared across channels but *not* across positions**: every output position has
-#   its own h × w filter (section 2). That is what "locally connected" means, and it is
-#   the reading under which the paper's sentence is exact. It is *not* one kernel slid
-#   over the grid: a sliding kernel covers only offset-dependent matrices (section 3).
+#   its own h × w filter (section 2). Unshared, per-position filters are what a
+#   *locally connected* layer has; but a locally connected layer's filters are small
+#   and local, while these cover the whole grid, and a per-position filter that sees
+#   every input is simply a fully connected (dense) layer over the S positions, one
+#   S × S matrix applied to each channel. That is the reading under which the paper's
+#   sentence is exact. It is *not* one kernel slid over the grid: a sliding kernel
+#   covers only offset-dependent matrices (section 3).
 # * **ConvMixer's depthwise convolution** makes the opposite trade: one small k × k kernel
 #   slid over all positions (shared across positions), but a different kernel for every
 #   channel (not shared across channels).

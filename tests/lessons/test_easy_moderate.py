@@ -19,7 +19,7 @@ LESSONS = ROOT / "lessons"
 # Figures each lesson must write in quick mode.
 LESSON_FIGURES = {
     "easy/01_painting_with_blocks.py": ["digit_blocks.png", "shuffled_blocks.png", "block_sizes.png"],
-    "easy/02_two_tools.py": ["two_tools.png", "who_listens.png"],
+    "easy/02_two_tools.py": ["two_tools.png", "neighbours.png", "who_listens.png"],
     "easy/03_train_a_mixer.py": ["training_curves.png", "predictions.png", "mistakes.png",
                                  "confusion_matrix.png", "token_mixing.png"],
     "moderate/01_automatic_differentiation.py": ["diamond_graph.png", "swish_backward.png",
@@ -27,6 +27,7 @@ LESSON_FIGURES = {
     "moderate/02_table_and_transpose.py": ["table_and_transpose.png", "dependency.png"],
     "moderate/03_mixing_as_convolution.py": ["token_mixing_kernels.png", "mixing_matrices.png"],
     "moderate/04_cost_of_mixing.py": ["cost_growth.png", "cost_ratio.png"],
+    "moderate/05_sequences.py": ["digit_as_sequence.png", "sequence_vs_image.png", "time_mixing.png"],
 }
 
 
