@@ -1,5 +1,15 @@
 """Per-op speed: forward + backward of each Mixer op, NumPy reference vs Numba vs PyTorch.
 
+A kernel-development tool, not a user-facing comparison: PyTorch runs *inside*
+minimixer's process here, so it inherits minimixer's settings (OMP_WAIT_POLICY=PASSIVE,
+which makes its OpenMP threads sleep between ops, and the glibc allocator settings of
+minimixer/performance.py). That is deliberate: the question here is which of
+minimixer's kernels is slow next to a reference kernel doing the same maths, and
+equal thread and allocator conditions isolate the kernels from those policies (each
+op also runs as a bare autograd Function, without the graph engine, which no user
+runs either). What a person choosing a library gets, each framework in its own
+process with its own defaults, is measured by bench_train.py.
+
     python benchmarks/bench_ops.py                 # 2 threads, writes benchmarks/RESULTS_ops.md
     python benchmarks/bench_ops.py --quick         # small shapes, a few seconds, no file
 
@@ -85,7 +95,7 @@ def make_cases(np, quick):
     gb = 4e-9  # bytes -> GB for float32
     images = rng.uniform(0, 1, (n, hw * p, hw * p, 3)).astype(f32)
     return [
-        ("patch_embed", f"{images.shape} p={p} -> {c}", conv.PatchEmbed,
+        ("patch_embed", f"{images.shape} p={p} -> {c}", patch_embed_function(conv, linalg),
          [images, arr(p * p * 3, c), arr(c)], (False, True, True), {"patch_size": p},
          ("GFLOP", 2 * 2 * size * p * p * 3 / 1e9)),
         ("depthwise_conv2d", f"{fmap} k={k}", conv.DepthwiseConv2d,
@@ -109,13 +119,43 @@ def make_cases(np, quick):
     ]
 
 
+def patch_embed_function(conv, linalg):
+    """patch_embed as the engine runs it: a Patchify Function, then one RowsTimesMatrix
+    (the BLAS matmul); its backward needs no image gradient, so only the matmul's runs."""
+    from types import SimpleNamespace
+
+    class PatchEmbed:
+        @staticmethod
+        def make_context(needs):
+            return SimpleNamespace(patchify=make_context(conv.Patchify, (False,)),
+                                   linear=make_context(linalg.RowsTimesMatrix, needs))
+
+        @staticmethod
+        def forward(ctx, images, weight, bias, patch_size):
+            patches = conv.Patchify.forward(ctx.patchify, images, patch_size)
+            return linalg.RowsTimesMatrix.forward(ctx.linear, patches, weight, bias)
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            return linalg.RowsTimesMatrix.backward(ctx.linear, grad_out)
+
+    return PatchEmbed
+
+
+def make_context(function, needs):
+    """The `ctx` a Function's forward fills (with its kernels, for kernel-backed ops)."""
+    from minimixer.autograd import Context
+
+    return function.make_context(needs) if hasattr(function, "make_context") else Context(needs)
+
+
 def minimixer_runner(np, kernels, Context, function, arrays, needs, options, backend):
     """One forward + backward of an op's Function on the given backend."""
     upstream = {}
 
     def run():
         kernels.set_backend(backend)
-        ctx = Context(needs)
+        ctx = make_context(function, needs)
         out = function.forward(ctx, *arrays, **options)
         if "grad" not in upstream:
             upstream["grad"] = np.random.default_rng(1).standard_normal(out.shape).astype(out.dtype)
@@ -436,7 +476,13 @@ def render(command, info, args, notes, works, medians, compile_times, cached_tim
            loop_shape, loop_kernel, loops, timing_seconds):
     dw = medians["depthwise_conv2d"]
     lines = [
-        "# Per-op speed: NumPy reference vs Numba vs PyTorch",
+        "# Per-op speed: NumPy reference vs Numba vs PyTorch (all in one process)",
+        "",
+        "**A kernel-development comparison, not what a PyTorch user gets.** PyTorch runs inside "
+        "minimixer's process, with minimixer's thread and allocator settings (OMP_WAIT_POLICY=PASSIVE, "
+        "glibc malloc thresholds), so every kernel is compared under the same conditions. For "
+        "minimixer against PyTorch as each library's users run them (separate processes, each "
+        "library's defaults) see RESULTS.md (bench_train.py).",
         "",
         f"Command: `{command}` (threads={args.threads}, {args.rounds} interleaved rounds, medians; "
         f"timing took {timing_seconds:.0f} s).",

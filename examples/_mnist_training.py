@@ -12,7 +12,6 @@ from pathlib import Path
 
 import minimixer as mm
 from minimixer import data, models
-from minimixer.cli import RECIPES
 from minimixer.show import show_run
 from minimixer.train import fit
 
@@ -21,7 +20,7 @@ def parse_args(preset, description, script):
     parser.add_argument("--quick", action="store_true", help="1 epoch on 512 images: a smoke run")
     parser.add_argument("--data-dir", help="folder holding MNIST (default: $MINIMIXER_DATA, the cache)")
     parser.add_argument("--download", action="store_true", help="download MNIST when it is not found")
-    parser.add_argument("--epochs", type=int, help=f"epochs (default: {RECIPES[preset].epochs})")
+    parser.add_argument("--epochs", type=int, help=f"epochs (default: {models.preset(preset).recipe.epochs})")
     parser.add_argument("--train-size", type=int, help="train on the first N images only")
     parser.add_argument("--out", type=Path, default=Path(script).parent / "output" / Path(script).stem,
                         help="run directory (default: examples/output/<script>)")
@@ -49,7 +48,7 @@ def main(mnist_preset, digits_preset, description, script):
     """Train `mnist_preset` (or, in a --quick run without MNIST, `digits_preset`)."""
     args = parse_args(mnist_preset, description, script)
     preset, dataset, train, test = load_mnist_or_quick_digits(args, mnist_preset, digits_preset)
-    recipe = RECIPES[preset]
+    recipe = models.preset(preset).recipe
     if args.epochs:
         recipe = dataclasses.replace(recipe, epochs=args.epochs)
     if args.quick:

@@ -1,7 +1,7 @@
 """Train ConvMixer and MLP-Mixer on the same data and compare size, accuracy and speed.
 
 What it shows: the two presets of one dataset, each trained with its standard recipe
-(`minimixer.cli.RECIPES`), side by side: parameter count, test accuracy, and the
+(`minimixer.models.preset(name).recipe`), side by side: parameter count, test accuracy, and the
 median time of one training step (forward, cross-entropy, backward, AdamW update) at
 the recipe's batch size. It prints a table and draws the three as bar charts
 (`viz.plot_model_comparison`) into comparison.png.
@@ -24,7 +24,6 @@ from pathlib import Path
 
 import minimixer as mm
 from minimixer import data, models, viz
-from minimixer.cli import RECIPES
 from minimixer.train import fit, make_optimizer
 
 F = mm.nn.functional
@@ -74,7 +73,7 @@ def median_step_ms(preset, recipe, train, dataset, timed_steps):
 
 
 def train_and_measure(preset, dataset, train, test, args):
-    recipe = RECIPES[preset]
+    recipe = models.preset(preset).recipe
     if args.epochs or args.quick:
         recipe = dataclasses.replace(recipe, epochs=1 if args.quick else args.epochs)
     print(f"\n== {preset}: {recipe.epochs} epochs, batch {recipe.batch_size}, peak lr {recipe.lr}")

@@ -28,9 +28,8 @@ import numpy as np
 
 import minimixer as mm
 from minimixer import data, models
-from minimixer.cli import RECIPES
 from minimixer.train import fit
-from minimixer.viz import load_run
+from minimixer.train import load_model
 
 TOLERANCE = 1e-4
 COMPARED_IMAGES = 256
@@ -51,7 +50,7 @@ def parse_args():
 
 def train_small_model(args):
     """Train a digits preset into args.out; returns (model, dataset name, name)."""
-    recipe = RECIPES[args.model]
+    recipe = models.preset(args.model).recipe
     train = data.load("digits", "train")
     if args.epochs:
         recipe = dataclasses.replace(recipe, epochs=args.epochs)
@@ -103,7 +102,7 @@ def main():
         sys.exit("error: this example needs PyTorch, which is not installed "
                  "(install it with: pip install 'minimixer[torch]')")
     if args.checkpoint:
-        model, meta, _ = load_run(args.checkpoint)
+        model, meta = load_model(args.checkpoint)
         dataset, name = meta["config"]["dataset"], meta["config"].get("preset", type(model).__name__)
     else:
         model, dataset, name = train_small_model(args)

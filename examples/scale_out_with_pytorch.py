@@ -53,6 +53,7 @@ import sys
 import time
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 # PyTorch is imported before minimixer so that its thread pool starts with PyTorch's own
@@ -69,9 +70,10 @@ except ImportError:
 import minimixer as mm  # noqa: E402
 from minimixer import data, models  # noqa: E402
 from minimixer import random as mm_random  # noqa: E402
-from minimixer.cli import RECIPES, check_dataset_fits  # noqa: E402
+from minimixer.cli import check_dataset_fits  # noqa: E402
 from minimixer.errors import MinimixerError, UsageError  # noqa: E402
 from minimixer.train import Recipe, load_model, prepare_out_dir, save_history  # noqa: E402
+from minimixer.viz import plot_history  # noqa: E402
 
 MIXER_PRESETS = [name for name in models.presets()
                  if models.preset_config(name)["model"] in ("ConvMixer", "MLPMixer")]
@@ -187,12 +189,12 @@ def make_plan(args) -> Plan:
             raise UsageError(f"{args.checkpoint} holds a {type(model).__name__}; PyTorch interop "
                              "supports ConvMixer and MLPMixer")
     else:
-        preset, dataset = args.model, args.dataset or models.PRESET_DATASET[args.model]
+        preset, dataset = args.model, args.dataset or models.preset(args.model).dataset
         mm.manual_seed(args.seed)
         model = models.create(preset, num_classes=data.info(dataset).num_classes)
     if dataset not in data.names():
         raise UsageError(f"{args.checkpoint} names no dataset minimixer knows; give --dataset")
-    if preset in RECIPES:
+    if preset in models.presets():
         check_dataset_fits(preset, dataset)
     recipe = preset_recipe(preset, args)
     return Plan(model, preset, dataset, recipe, args.steps, history)
@@ -202,7 +204,8 @@ def preset_recipe(preset: str | None, args) -> Recipe:
     """The preset's recipe with the command line's changes (AdamW and one-cycle always)."""
     changes = {name: getattr(args, name) for name in ("epochs", "batch_size", "lr", "weight_decay")
                if getattr(args, name) is not None}
-    return dataclasses.replace(RECIPES.get(preset, Recipe()), optimizer="adamw", schedule="onecycle",
+    recipe = models.preset(preset).recipe if preset in models.presets() else Recipe()
+    return dataclasses.replace(recipe, optimizer="adamw", schedule="onecycle",
                                seed=args.seed, **changes)
 
 
@@ -443,6 +446,7 @@ def bring_back(module, plan: Plan, history: list, cluster: Cluster, args) -> Pat
     compare_logits(model, module, plan.dataset, args.data_dir)
     save_minimixer_checkpoint(out, model, run_config(model, plan, cluster), history)
     save_history(history, str(out))
+    plt.close(plot_history(history, save=str(out / "curves.png"), title=plan.preset or kind))
     print(f"wrote {out / TORCH_WEIGHTS} (PyTorch) and {out / 'checkpoint.npz'} (minimixer)\n"
           f"next: python -m minimixer evaluate --checkpoint {out}\n"
           f"      python -m minimixer show {out}", flush=True)

@@ -2,7 +2,7 @@
 
 What it shows: the `convmixer-mnist` preset (dim 128, depth 6, kernel 7, patch 2;
 142,730 parameters) trained with the recipe `python -m minimixer train` uses for it
-(`minimixer.cli.RECIPES`: 6 epochs, AdamW, one-cycle learning rate). It prints the
+(its preset's recipe, `models.preset("convmixer-mnist").recipe`: 6 epochs, AdamW, one-cycle learning rate). It prints the
 test accuracy and the wall time, and leaves a run directory holding checkpoint.npz,
 history.json, curves.png and the figures of `show_run` (confusion matrix,
 predictions, patch filters, depthwise kernels).

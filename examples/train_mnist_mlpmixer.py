@@ -2,7 +2,7 @@
 
 What it shows: the `mlpmixer-mnist` preset (4x4 patches, so 49 tokens; dim 128,
 depth 6, token MLP 64, channel MLP 512; 835,376 parameters) trained with the recipe
-`python -m minimixer train` uses for it (`minimixer.cli.RECIPES`: 7 epochs, AdamW,
+`python -m minimixer train` uses for it (its preset's recipe, `models.preset("mlpmixer-mnist").recipe`: 7 epochs, AdamW,
 one-cycle learning rate). It prints the test accuracy and the wall time, and leaves a
 run directory holding checkpoint.npz, history.json, curves.png and the figures of
 `show_run` (confusion matrix, predictions, patch filters, token-mixing weights).

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import minimixer as mm
 from minimixer import data, models
-from minimixer.cli import RECIPES
 from minimixer.show import show_run
 from minimixer.train import fit
 
@@ -45,7 +44,7 @@ def parse_args():
 
 def train_tiny_run(out_dir):
     """Train QUICK_PRESET for 1 epoch on 512 digits into out_dir; returns out_dir."""
-    recipe = dataclasses.replace(RECIPES[QUICK_PRESET], epochs=1)
+    recipe = dataclasses.replace(models.preset(QUICK_PRESET).recipe, epochs=1)
     train, test = data.load("digits", "train"), data.load("digits", "test")
     mm.manual_seed(recipe.seed)
     model = models.create(QUICK_PRESET)

@@ -21,7 +21,8 @@ from . import performance
 
 performance.apply_import_settings()  # before NumPy and Numba start their threads: see performance.py
 
-from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, sum_to, tensor, to_dot
+from .autograd import (Function, Tensor, enable_grad, graph, is_grad_enabled, no_grad, sum_to, tensor,
+                       to_dot)
 from . import ops  # noqa: F401  (gives Tensor its operators)
 from .gradcheck import GradcheckError, gradcheck
 from .kernels import get_backend, set_backend
@@ -31,7 +32,7 @@ from . import nn, optim, data  # noqa: E402
 
 __all__ = [
     "Function", "Tensor", "enable_grad", "is_grad_enabled", "no_grad", "sum_to", "tensor",
-    "to_dot", "gradcheck", "GradcheckError", "get_backend", "set_backend", "get_num_threads",
+    "to_dot", "graph", "gradcheck", "GradcheckError", "get_backend", "set_backend", "get_num_threads",
     "set_num_threads", "get_blas_threads", "set_blas_threads", "manual_seed", "nn", "optim", "data",
     "models", "performance",
 ]

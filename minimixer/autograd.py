@@ -155,7 +155,9 @@ class Function:
     * ``backward(ctx, grad_out) -> tuple`` returns one gradient (ndarray or None) per
       Tensor input, in order. The engine unbroadcasts each with `sum_to`.
 
-    Call ``MyFunction.apply(...)``, never ``forward`` directly.
+    Call ``MyFunction.apply(...)``, never ``forward`` directly. A subclass that needs
+    something in `ctx` before its forward runs (the kernel backend, see
+    ``ops.kernel_function``) overrides `make_context`.
     """
 
     @staticmethod
@@ -167,12 +169,17 @@ class Function:
         raise NotImplementedError
 
     @classmethod
+    def make_context(cls, needs_input_grad: tuple) -> Context:
+        """The `ctx` that forward fills and backward reads."""
+        return Context(needs_input_grad)
+
+    @classmethod
     def apply(cls, *args, **options) -> "Tensor":
         tensor_inputs = [a for a in args if isinstance(a, Tensor)]
         raw_args = [a.data if isinstance(a, Tensor) else a for a in args]
         needs_grad = tuple(t.requires_grad for t in tensor_inputs)
         track = _grad_enabled and any(needs_grad)
-        ctx = Context(needs_grad)
+        ctx = cls.make_context(needs_grad)
         out_data = cls.forward(ctx, *raw_args, **options)
         out = Tensor._wrap(out_data, requires_grad=track)
         if track:
@@ -221,6 +228,9 @@ class Tensor:
     `data` is the NumPy array (float32 by default, float64 allowed). When
     `requires_grad` is true, operations build a graph and `backward()` fills `.grad`
     (an ndarray of the same shape) of every leaf tensor that requires grad.
+
+    Its operators (`+`, `@`, indexing, ...) and op methods (`.sum()`, `.reshape()`, ...)
+    are attached by ``minimixer/ops/__init__.py``, next to the functions they call.
     """
 
     __array_priority__ = 100  # make `ndarray * Tensor` defer to Tensor.__rmul__
@@ -421,27 +431,49 @@ def as_tensor(x, dtype=None) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
 
 
-def to_dot(root: Tensor, name: str = "graph") -> str:
-    """The graph that produced `root` as Graphviz DOT text (no graphviz needed).
+def as_tensor_or_none(x) -> Tensor | None:
+    """`as_tensor(x)`, but None stays None: an optional bias or norm weight."""
+    return None if x is None else as_tensor(x)
 
-    Tensors are boxes labelled with their name (if set) and shape; operations are
-    ellipses. Render with `dot -Tpng` if you have it, or read it as text.
+
+def graph(root: Tensor) -> tuple:
+    """The recorded graph that produced `root`, as plain data: (nodes, edges).
+
+    nodes: {node id: (kind, label)} where kind is "box" for a tensor (labelled with its
+    name, if set, and its shape) and "ellipse" for an operation (its Function's name);
+    edges: [(source id, target id)], one per use, so `h * h` lists h -> Mul twice.
+    Take it before `backward()`, which frees the graph. `to_dot` and `viz.plot_graph`
+    both draw from this.
     """
-    lines = [f"digraph {name} {{", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+    nodes, edges = {}, []
     seen, stack = set(), [root]
     while stack:
         t = stack.pop()
         if t._id in seen:
             continue
         seen.add(t._id)
-        label = (t.name + "\\n" if t.name else "") + f"{t.shape}"
-        lines.append(f'  t{t._id} [shape=box, label="{label}"];')
+        nodes[f"t{t._id}"] = ("box", (t.name + "\n" if t.name else "") + f"{t.shape}")
         if t._node is not None:
             op = f"op{t._id}"
-            lines.append(f'  {op} [shape=ellipse, label="{t._node.function.__name__}"];')
-            lines.append(f"  {op} -> t{t._id};")
+            nodes[op] = ("ellipse", t._node.function.__name__)
+            edges.append((op, f"t{t._id}"))
             for p in t._node.parents:
-                lines.append(f"  t{p._id} -> {op};")
+                edges.append((f"t{p._id}", op))
                 stack.append(p)
+    return nodes, edges
+
+
+def to_dot(root: Tensor, name: str = "graph") -> str:
+    """The graph that produced `root` as Graphviz DOT text (no graphviz needed).
+
+    Tensors are boxes labelled with their name (if set) and shape; operations are
+    ellipses. Render with `dot -Tpng` if you have it, or read it as text.
+    """
+    nodes, edges = graph(root)
+    lines = [f"digraph {name} {{", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+    for node, (kind, label) in nodes.items():
+        escaped = label.replace("\n", "\\n")
+        lines.append(f'  {node} [shape={kind}, label="{escaped}"];')
+    lines.extend(f"  {source} -> {target};" for source, target in edges)
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -10,10 +10,12 @@ schedule, which would train the extra epochs at learning rate 0) is refused.
 
 Errors and exit status
 ----------------------
-* 0: success (for `check`: every check passed; 1 when some fail).
+* 0: success (for `check`: every check of every submission passed; 1 when some check
+  failed, timed out or crashed, or a file could not be checked).
 * 2: a usage error: a bad flag (argparse's own message) or flags that cannot work as
   given (a run folder holding a checkpoint without --resume or --force, a dataset
-  whose images do not fit the preset, an exercise path that is not a .py file).
+  whose images do not fit the preset; for `check`, a path that does not exist, a file
+  that is not .py, a folder without Python files).
 * 1: any other error minimixer reports (`minimixer.errors.MinimixerError`): missing,
   damaged or unverifiable data, a bad or foreign checkpoint, an unwritable output
   folder, a diverged run.
@@ -40,20 +42,6 @@ from .random import manual_seed
 from .train import (CHECKPOINT_NAME, Recipe, checkpoint_path, evaluate, fit, load_model,
                     prepare_out_dir, read_checkpoint)
 
-# How each preset is trained by default: chosen to reach the accuracies recorded in
-# README.md with the commands shown there.
-RECIPES = {
-    "convmixer-digits": Recipe(epochs=8, batch_size=64, lr=5e-3, weight_decay=0.01,
-                               label_smoothing=0.1),
-    "mlpmixer-digits": Recipe(epochs=15, batch_size=64, lr=5e-3, weight_decay=0.1,
-                              label_smoothing=0.1),
-    "convmixer-mnist": Recipe(epochs=6, batch_size=128, lr=5e-3, weight_decay=0.01),
-    "mlpmixer-mnist": Recipe(epochs=7, batch_size=128, lr=3e-3, weight_decay=0.05),
-    "convmixer-cifar10": Recipe(epochs=25, batch_size=128, lr=1e-2, weight_decay=0.01),
-    "mlpmixer-cifar10": Recipe(epochs=25, batch_size=128, lr=2e-3, weight_decay=0.05),
-    "cnn-digits": Recipe(epochs=10, batch_size=64, lr=1e-2, weight_decay=0.01, label_smoothing=0.1),
-    "cnn-mnist": Recipe(epochs=4, batch_size=128, lr=5e-3, weight_decay=0.01),
-}
 DEFAULT_MODELS = ["convmixer-digits", "mlpmixer-digits"]
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -99,8 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run", metavar="RUN_DIR_OR_CHECKPOINT", help="a run directory or its checkpoint.npz")
     show.add_argument("--data-dir", help="folder holding downloaded datasets")
 
-    check = commands.add_parser("check", help="check a classroom exercise file (lessons/exercises)")
-    check.add_argument("exercise", metavar="EXERCISE_FILE", help="your edited exercise file")
+    from .check.command import __doc__ as check_doc, add_arguments as add_check_arguments
+
+    check = commands.add_parser(
+        "check", help="check classroom exercises: one file, or folders of a class's submissions",
+        description=check_doc.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_check_arguments(check)
     return parser
 
 
@@ -137,7 +129,7 @@ def cmd_presets(args) -> int:
     print(f"{'preset':<20}{'model':<11}{'dataset':<10}{'params':>12}")
     for name in models.presets():
         model = models.create(name)
-        dataset = models.PRESET_DATASET[name]
+        dataset = models.preset(name).dataset
         print(f"{name:<20}{type(model).__name__:<11}{dataset:<10}{model.num_parameters():>12,}")
     return 0
 
@@ -173,10 +165,10 @@ class RunPlan:
 def plan_run(preset: str, args) -> RunPlan:
     """Check the flags for `preset` and its run folder; UsageError/CheckpointError if they
     cannot work, so that nothing is trained when a later preset would fail."""
-    dataset = args.dataset or models.PRESET_DATASET[preset]
+    own_dataset = models.preset(preset).dataset
+    dataset = args.dataset or own_dataset
     check_dataset_fits(preset, dataset)
-    run_dir = os.path.join(args.out, preset if dataset == models.PRESET_DATASET[preset]
-                           else f"{preset}-{dataset}")
+    run_dir = os.path.join(args.out, preset if dataset == own_dataset else f"{preset}-{dataset}")
     checkpoint = os.path.join(run_dir, CHECKPOINT_NAME)
     if args.resume and not os.path.isfile(checkpoint):
         raise CheckpointNotFoundError(f"--resume: no checkpoint at {checkpoint} "
@@ -202,7 +194,7 @@ def _describe_run(checkpoint: str) -> str:
 
 def _recipe_for(preset: str, args, resume: str | None) -> Recipe:
     """The preset's recipe (or, on --resume, the saved one) with the given flags applied."""
-    recipe = _saved_recipe(resume) if resume else RECIPES.get(preset, Recipe())
+    recipe = _saved_recipe(resume) if resume else models.preset(preset).recipe
     changes = {attr: getattr(args, attr) for attr in ("epochs", "batch_size", "lr", "seed")
                if getattr(args, attr) is not None}
     if args.quick:
@@ -236,7 +228,7 @@ def check_dataset_fits(preset: str, dataset: str) -> None:
         problems.append(f"images divisible into {patch}x{patch} patches, {dataset} has {height}x{width}")
     if problems:
         raise UsageError(f"--dataset {dataset} does not fit preset {preset}: it takes "
-                         + "; ".join(problems) + f" (its own dataset is {models.PRESET_DATASET[preset]})")
+                         + "; ".join(problems) + f" (its own dataset is {models.preset(preset).dataset})")
 
 
 def train_preset(plan: RunPlan, args) -> dict:
@@ -257,8 +249,19 @@ def train_preset(plan: RunPlan, args) -> dict:
                   config=dict(models.preset_config(plan.preset), preset=plan.preset,
                               num_classes=info.num_classes))
     seconds = time.perf_counter() - start
+    if history:
+        _draw_curves(history, plan.run_dir, title=plan.preset)
     return dict(preset=plan.preset, dataset=plan.dataset, params=model.num_parameters(),
                 test_acc=history[-1]["test_acc"] if history else float("nan"), seconds=seconds)
+
+
+def _draw_curves(history: list, run_dir: str, title: str) -> None:
+    """curves.png beside the checkpoint: loss, accuracy and learning rate per epoch."""
+    import matplotlib.pyplot as plt
+
+    from .viz import plot_history
+
+    plt.close(plot_history(history, save=os.path.join(run_dir, "curves.png"), title=title))
 
 
 def _head(dataset, n: int):
@@ -298,17 +301,10 @@ def cmd_show(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .check import main as check_main
+    """Check exercise files or grade folders of submissions (see minimixer.check.command)."""
+    from .check.command import run
 
-    path = Path(args.exercise)
-    if path.is_dir():
-        raise UsageError(f"{path} is a folder; give one exercise file, "
-                         "e.g. lessons/exercises/03_depthwise_conv.py")
-    if not path.exists():
-        raise UsageError(f"{path}: no such file")
-    if path.suffix != ".py":
-        raise UsageError(f"{path} is not a Python file; give your edited exercise (.py) file")
-    return check_main([str(path)])
+    return run(args)
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "presets": cmd_presets, "show": cmd_show,

@@ -22,8 +22,8 @@ import numpy as np
 
 from . import data
 from .nn.mixer_layers import DepthwiseConv2d, PatchEmbed, TokenMixingMLP
-from .train import evaluate
-from .viz import (load_run, plot_confusion_matrix, plot_depthwise_kernels, plot_history,
+from .train import checkpoint_path, evaluate, load_model
+from .viz import (plot_confusion_matrix, plot_depthwise_kernels, plot_history,
                   plot_patch_filters, plot_predictions, plot_token_mixing)
 
 PREDICTIONS_SHOWN = 32
@@ -37,7 +37,9 @@ def show_run(path, data_dir=None) -> list[str]:
     loaded with `data.load(..., data_dir=data_dir)` to draw the confusion matrix and
     the predictions.
     """
-    model, meta, checkpoint = load_run(path)
+    checkpoint = checkpoint_path(path)
+    model, meta = load_model(checkpoint)
+    model.eval()
     run_dir = os.path.dirname(os.path.abspath(checkpoint))
     config = meta.get("config", {})
     name = config.get("preset") or config.get("model", type(model).__name__)

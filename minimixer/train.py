@@ -6,7 +6,10 @@ appends to the history and writes, into `out_dir`:
 
     checkpoint.npz   model + optimizer + schedule + loader/RNG state + config (no pickle)
     history.json     one record per epoch (also history.csv)
-    curves.png       loss, accuracy and learning rate against epochs
+
+It draws no figures: `viz.plot_history` turns the history into curves.png, as
+`python -m minimixer train` and `show` do. Imports run one way, data/nn/models ->
+train -> viz/show -> cli, so training needs no matplotlib.
 
 Checkpoints are written atomically (temporary file, then rename), so an interrupted
 write never leaves a broken file; the temporary file is removed on any failure, and
@@ -40,7 +43,7 @@ import threading
 import time
 import zipfile
 import zlib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, fields
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -49,13 +52,14 @@ from . import random as mm_random
 from .autograd import no_grad
 from .data import DataLoader, default_transforms
 from .errors import (CheckpointError, CheckpointNotFoundError, InputError, InputTypeError,
-                     MinimixerError, OutputError, require_int, require_real)
+                     MinimixerError, OutputError)
 from .kernels import get_backend
 from .models._checks import model_from_config
 from .nn import StateDictError
 from .nn import functional as F
 from .optim import (SGD, AdamW, Constant, OneCycleLinear, WarmupCosine, clip_grad_norm,
                     flatten_state_dict, param_groups_no_decay, unflatten_state_dict)
+from .recipe import Recipe  # noqa: F401  (train.Recipe: where users look for it)
 
 CHECKPOINT_NAME = "checkpoint.npz"
 
@@ -92,50 +96,6 @@ class _StopRequest:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
         return False
-
-
-@dataclass
-class Recipe:
-    """Everything about *how* to train, separate from the model's shape."""
-
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 3e-3
-    optimizer: str = "adamw"  # "adamw" or "sgd"
-    weight_decay: float = 0.05
-    schedule: str = "onecycle"  # "onecycle", "cosine" or "constant"
-    warmup_epochs: float = 1.0  # for "cosine"
-    label_smoothing: float = 0.1
-    clip_norm: float | None = 1.0
-    augment: bool = True
-    seed: int = 0
-    extra: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        """Check every field at once, so a bad recipe fails before any data is read."""
-        self.epochs = require_int("Recipe", "epochs", self.epochs)
-        self.batch_size = require_int("Recipe", "batch_size", self.batch_size)
-        self.lr = require_real("Recipe", "lr", self.lr, minimum=0.0, include_minimum=False)
-        self.weight_decay = require_real("Recipe", "weight_decay", self.weight_decay, minimum=0.0)
-        self.warmup_epochs = require_real("Recipe", "warmup_epochs", self.warmup_epochs, minimum=0.0)
-        self.label_smoothing = require_real("Recipe", "label_smoothing", self.label_smoothing,
-                                            minimum=0.0, maximum=1.0, include_maximum=False)
-        if self.clip_norm is not None:
-            self.clip_norm = require_real("Recipe", "clip_norm", self.clip_norm, minimum=0.0,
-                                          include_minimum=False)
-        self.seed = require_int("Recipe", "seed", self.seed, minimum=0)
-        _require_choice("optimizer", self.optimizer, ("adamw", "sgd"))
-        _require_choice("schedule", self.schedule, ("onecycle", "cosine", "constant"))
-        if self.schedule == "cosine" and self.warmup_epochs >= self.epochs:
-            raise InputError(f"Recipe: warmup_epochs ({self.warmup_epochs:g}) must be less than "
-                             f"epochs ({self.epochs}) for the cosine schedule")
-        if not isinstance(self.augment, bool):
-            raise InputTypeError(f"Recipe: augment must be True or False, got {self.augment!r}")
-
-
-def _require_choice(name: str, value, choices: tuple) -> None:
-    if value not in choices:
-        raise InputError(f"Recipe: unknown {name} {value!r}; use " + " or ".join(map(repr, choices)))
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -639,7 +599,11 @@ def _unprefixed(prefix: str, arrays: dict) -> dict:
 
 # ---------------------------------------------------------------------------- history
 def save_history(history: list, out_dir: str) -> None:
-    """history.json, history.csv and curves.png in `out_dir` (OutputError if unwritable)."""
+    """history.json and history.csv in `out_dir` (OutputError if unwritable).
+
+    Figures are not drawn here (training needs no matplotlib): `viz.plot_history`
+    draws the curves, as `python -m minimixer train` and `show` do.
+    """
     try:
         _write_history(history, out_dir)
     except OSError as error:
@@ -654,8 +618,3 @@ def _write_history(history: list, out_dir: str) -> None:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(history)
-    import matplotlib.pyplot as plt
-
-    from .viz import plot_history
-
-    plt.close(plot_history(history, save=os.path.join(out_dir, "curves.png")))

@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import re
 import shutil
 import subprocess
 
@@ -37,10 +36,9 @@ import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import models  # noqa: E402
-from .autograd import to_dot  # noqa: E402
+from .autograd import graph, to_dot  # noqa: E402
 from .nn.mixer_layers import DepthwiseConv2d, PatchEmbed, TokenMixingMLP  # noqa: E402
-from .train import CHECKPOINT_NAME, read_checkpoint  # noqa: E402
+from .train import load_model  # noqa: E402
 
 # Single-channel weights: red > 0, blue < 0; gaps between tiles in light grey.
 WEIGHT_CMAP = plt.get_cmap("RdBu_r").with_extremes(bad="0.85")
@@ -267,7 +265,7 @@ def plot_patch_filters(model, save: str | None = None, max_filters: int = 256):
     Filter d is `weight[:, d].reshape(p, p, C_in)`. With patch_size 1 a filter is a
     single number per input channel, so the whole (C_in, dim) matrix is drawn instead.
     """
-    model = load_model(model)
+    model = _as_model(model)
     embed = _find_layers(model, PatchEmbed, "plot_patch_filters")[0]
     weight = np.asarray(embed.weight.data, dtype=np.float32)
     p, channels = embed.patch_size, embed.in_channels
@@ -312,7 +310,7 @@ def plot_depthwise_kernels(model, layers=None, channels: int = 16, save: str | N
     Each kernel is how one channel mixes its neighbourhood; `layers` picks block
     indices (all by default).
     """
-    model = load_model(model)
+    model = _as_model(model)
     convs = _find_layers(model, DepthwiseConv2d, "plot_depthwise_kernels (a ConvMixer)")
     picked = list(range(len(convs))) if layers is None else [int(i) for i in layers]
     for i in picked:
@@ -361,7 +359,7 @@ def plot_token_mixing(model, block: int = 0, n: int = 16, save: str | None = Non
     (smooth, low-frequency pictures first); `n` of them, evenly spaced along that
     order, are shown so the figure spans the whole range.
     """
-    model = load_model(model)
+    model = _as_model(model)
     token_mlps = _find_layers(model, TokenMixingMLP, "plot_token_mixing (an MLP-Mixer)")
     if not 0 <= block < len(token_mlps):
         raise ValueError(f"plot_token_mixing: block {block} out of range (the model has {len(token_mlps)})")
@@ -438,11 +436,10 @@ def plot_graph(tensor, save: str | None = None):
     """The graph of operations that produced `tensor` (boxes: tensors, ellipses: ops).
 
     Uses Graphviz's `dot` program when it is installed; otherwise draws the same
-    graph (the output of `minimixer.to_dot`) with matplotlib.
+    graph (`minimixer.graph`, which `to_dot` writes out) with matplotlib.
     """
-    text = to_dot(tensor)
     dot = shutil.which("dot")
-    picture = _render_with_graphviz(text, dot) if dot else None
+    picture = _render_with_graphviz(to_dot(tensor), dot) if dot else None
     if picture is not None:
         height, width = picture.shape[:2]
         fig = plt.figure(figsize=(max(width, 50) / 100, max(height, 50) / 100))
@@ -450,7 +447,7 @@ def plot_graph(tensor, save: str | None = None):
         ax.imshow(picture)
         ax.axis("off")
         return _finish(fig, save, tight=False)
-    return _finish(_draw_graph(*parse_dot(text)), save)
+    return _finish(_draw_graph(*graph(tensor)), save)
 
 
 def _render_with_graphviz(text: str, dot: str):
@@ -463,22 +460,6 @@ def _render_with_graphviz(text: str, dot: str):
     if result.returncode != 0 or not result.stdout:
         return None
     return mpimg.imread(io.BytesIO(result.stdout), format="png")
-
-
-_DOT_NODE = re.compile(r'^\s*(\w+) \[shape=(\w+), label="(.*)"\];$')
-_DOT_EDGE = re.compile(r"^\s*(\w+) -> (\w+);$")
-
-
-def parse_dot(text: str):
-    """Read the DOT text of `to_dot` back: ({node: (shape, label)}, [(source, target)])."""
-    nodes, edges = {}, []
-    for line in text.splitlines():
-        if match := _DOT_NODE.match(line):
-            name, shape, label = match.groups()
-            nodes[name] = (shape, label.replace("\\n", "\n"))
-        elif match := _DOT_EDGE.match(line):
-            edges.append(match.groups())
-    return nodes, edges
 
 
 def graph_layers(nodes, edges) -> list:
@@ -553,33 +534,11 @@ def _draw_graph(nodes, edges):
 
 
 # ---------------------------------------------------------------------------- models from disk
-def load_model(path_or_model):
-    """A model, unchanged, or the model stored in a checkpoint (file or run directory).
-
-    A checkpoint's model is rebuilt from its config and returned in eval mode.
-    """
+def _as_model(path_or_model):
+    """A model, unchanged, or the model of a checkpoint (file or run folder) in eval mode."""
     if not isinstance(path_or_model, (str, os.PathLike)):
         return path_or_model
-    return load_run(path_or_model)[0]
-
-
-def load_run(path) -> tuple:
-    """(model in eval mode, checkpoint metadata, checkpoint path) of a run or checkpoint."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        path = os.path.join(path, CHECKPOINT_NAME)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state, meta, _ = read_checkpoint(path)
-    config = dict(meta.get("config", {}))
-    if "model" not in config and "preset" in config:
-        config = dict(models.preset_config(config["preset"]), **config)
-    if "model" not in config:
-        raise ValueError(f"{path}: the checkpoint does not name its model class; "
-                         "pass config=dict(model.config, model=...) to fit when training")
-    model = models.from_config({k: v for k, v in config.items() if k not in ("recipe", "dataset", "preset")})
-    model.load_state_dict(state)
-    return model.eval(), meta, path
+    return load_model(path_or_model)[0].eval()
 
 
 def _find_layers(model, layer_class, who: str) -> list:

@@ -890,8 +890,16 @@ CASES = [
          r"minimixer check: error: .*mine\.py: no such file"),
     Case("check: a non-Python file", Cli(lambda ws: ["check", str(ws.file("notes.txt", b"x = 1"))]), 2,
          r"error: .*notes\.txt is not a Python file"),
-    Case("check: a folder", Cli(lambda ws: ["check", str(ws.folder("exercises"))]), 2,
-         r"error: .*exercises is a folder; give one exercise file"),
+    Case("check: a folder without Python files", Cli(lambda ws: ["check", str(ws.folder("exercises"))]), 2,
+         r"error: .*exercises holds no Python files"),
+    Case("check: a missing path among several", Cli(lambda ws: [
+        "check", str(ws.file("mine.py", b'EXERCISE = "patches"\n')), str(ws.tmp / "gone")]), 2,
+         r"error: .*gone: no such file or folder"),
+    Case("check: a report in a missing folder", Cli(lambda ws: [
+        "check", str(ws.file("mine.py", b'EXERCISE = "patches"\n')), "--json", str(ws.tmp / "no" / "r.json")]), 2,
+         r"error: cannot write .*r\.json: its folder does not exist"),
+    Case("check: a time limit of zero", Cli(lambda ws: ["check", "--timeout", "0", "mine.py"]), 2,
+         r"argument --timeout: must be positive, got 0"),
 ]
 
 

@@ -57,7 +57,6 @@ import numpy as np
 
 import minimixer as mm
 from minimixer import data, models, viz
-from minimixer.cli import RECIPES
 from minimixer.models.summary import model_flops
 from minimixer.train import evaluate, fit
 from _common import parse_args, save, section
@@ -94,7 +93,7 @@ image_shape = (1,) + train_set.images.shape[1:]
 
 def recipe_for(preset):
     """The command line's recipe for `preset`, with this lesson's number of epochs."""
-    recipe = RECIPES[preset]
+    recipe = models.preset(preset).recipe
     if args.quick:
         epochs = 1
     elif options.epochs:

@@ -52,7 +52,6 @@ import numpy as np
 
 import minimixer as mm
 from minimixer import models, viz
-from minimixer.cli import RECIPES
 from minimixer.train import fit
 from _common import parse_args, save, section
 from _mnist_or_digits import load_mnist_or_digits
@@ -76,7 +75,7 @@ for kind in ("convmixer", "mlpmixer"):
     mm.manual_seed(0)
     model = models.create(preset)
     untrained[kind] = copy.deepcopy(model)
-    recipe = dataclasses.replace(RECIPES[preset], epochs=epochs, batch_size=32)
+    recipe = dataclasses.replace(models.preset(preset).recipe, epochs=epochs, batch_size=32)
     history = fit(model, train_set, test_set, recipe, dataset_name=dataset, progress=not args.quick)
     trained[kind] = model.eval()
     accuracy[kind] = history[-1]["test_acc"]

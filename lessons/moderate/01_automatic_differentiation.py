@@ -124,6 +124,7 @@ u_t.name, v_t.name = "u", "v"
 z_t = u_t + v_t
 z_t.name = "z"
 dot_text = mm.to_dot(z_t)            # read the graph before backward() frees it
+nodes, edges = mm.graph(z_t)         # the same graph as plain data: nodes and edges
 save(viz.plot_graph(z_t), args, "diamond_graph")
 z_t.backward()
 numeric = (math.tanh(x_value + 1e-6) * 2 + math.tanh(x_value + 1e-6) ** 2
@@ -146,7 +147,6 @@ assert not np.isclose(wrong, right)
 
 # %%
 print(dot_text)
-nodes, edges = viz.parse_dot(dot_text)
 node_named = {label.split("\n")[0]: n for n, (_, label) in nodes.items()}   # h, v, ... -> DOT id
 v_operation = next(source for source, target in edges if target == node_named["v"])   # the Mul making v
 h_into_mul = edges.count((node_named["h"], v_operation))

@@ -247,14 +247,15 @@ for i, shape in enumerate(shapes[1:]):
 assert len(set(shapes)) == 1
 
 logits = model(images)
-graph_nodes, graph_edges = viz.parse_dot(mm.to_dot(logits))
+graph_nodes, graph_edges = mm.graph(logits)
 operations = Counter(label for shape, label in graph_nodes.values() if shape == "ellipse")
 print("operations recorded in one forward pass:", dict(sorted(operations.items())))
 # The matrix products appear under three names: the general MatMul and its two
 # faster special cases, RowsTimesMatrix (a Linear over the channels of every row of
-# the table) and MatrixTimesStack (one token-mixing matrix times every channel column).
+# the table, and the patch embedding: Patchify, then a Linear on every patch) and
+# MatrixTimesStack (one token-mixing matrix times every channel column).
 matmuls = {"MatMul", "RowsTimesMatrix", "MatrixTimesStack"}
-allowed = matmuls | {"PatchEmbed", "Add", "Permute", "Reshape", "LayerNorm", "Gelu", "GlobalAvgPool"}
+allowed = matmuls | {"Patchify", "Add", "Permute", "Reshape", "LayerNorm", "Gelu", "GlobalAvgPool"}
 assert set(operations) <= allowed, set(operations) - allowed
 
 # And the Permutes? They are not transposes of the table: `linear_over_tokens` never

@@ -49,7 +49,6 @@ import numpy as np
 
 import minimixer as mm
 from minimixer import data, models, ops
-from minimixer.cli import RECIPES
 from minimixer.nn import Linear, Module, Sequential, init
 from minimixer.nn.mixer_layers import LayerNorm, MixerBlock
 from minimixer.train import evaluate, fit
@@ -185,7 +184,7 @@ for p in block.parameters():                 # this test is not training: drop i
 
 # %%
 section(f"3. Training, {EPOCHS} epochs each")
-recipe = dataclasses.replace(RECIPES["mlpmixer-digits"], epochs=EPOCHS)
+recipe = dataclasses.replace(models.preset("mlpmixer-digits").recipe, epochs=EPOCHS)
 w_start = sequence_model.blocks[0].token_mlp.fc1.weight.numpy().copy()    # for section 4
 mm.manual_seed(0)
 image_model = models.create("mlpmixer-digits")

@@ -1,47 +1,10 @@
 """The dataset catalogue: ``load``, ``info`` and ``names``.
 
-Every dataset comes back in one convention: images uint8 (N, H, W, C) with
-values 0..255, channels last; labels int64 (N,).
-
-Where the files are looked for
-------------------------------
-The digits ship inside the package. For the others, ``load`` searches these
-roots in order and takes the first folder holding every file of the split:
-
-1. the ``data_dir`` argument (``--data-dir`` on the command line),
-2. the directory named by the environment variable ``MINIMIXER_DATA``,
-3. the cache, ``~/.cache/minimixer`` (or ``$MINIMIXER_CACHE``).
-
-Inside a root, the folders tried are (``<root>`` itself last, for a root that
-holds the files directly):
-
-* mnist:         ``<root>/mnist``, ``<root>/MNIST/raw``, ``<root>``
-* fashion-mnist: ``<root>/fashion-mnist``, ``<root>/FashionMNIST/raw``, ``<root>``
-* cifar10:       ``<root>/cifar-10-batches-py``, ``<root>/cifar10/cifar-10-batches-py``,
-  ``<root>/cifar10-subset/cifar-10-batches-py``, the same three with
-  ``cifar-10-batches-bin``, ``<root>/cifar10``, ``<root>``
-
-The idx files may be gzipped (``train-images-idx3-ubyte.gz``) or not
-(``train-images-idx3-ubyte``); CIFAR-10 may be the python batches or the
-``.bin`` batches. If nothing is found and ``download=True``, the official
-files are downloaded into the cache (md5-checked, see ``download.py``).
-
-What is verified
-----------------
-* idx files holding the official number of images (60,000 / 10,000) must
-  match the sha256 of the official *decompressed* file, so a re-gzipped copy
-  still verifies; a mismatch raises ``ChecksumError``. Well-formed files of
-  another size (a subset, a test fixture) are accepted.
-* CIFAR-10 python batches are compared with their published md5; a full
-  10,000-image batch that differs raises ``ChecksumError``, smaller batches are
-  accepted as a subset. ``.bin`` batches have no published per-file checksums
-  and are checked for structure only.
-* Accepted data that is not the official release is reported by an
-  ``UnofficialDataWarning`` (Python shows it once per calling line) whose
-  one-line message says what was found, e.g. "CIFAR-10 subset, 5,482 train /
-  1,017 test images, checksums not official (in /data/cifar-10-batches-py)".
-  Silence it with
-  ``warnings.filterwarnings("ignore", category=UnofficialDataWarning)``.
+Every dataset comes back in one convention: images uint8 (N, H, W, C) with values
+0..255, channels last; labels int64 (N,). The digits ship inside the package; the
+others are found in ``data_dir``, then ``$MINIMIXER_DATA``, then the cache, or
+downloaded there with checksums. Where exactly files are looked for and what is
+verified: ``minimixer/data/README.md``.
 """
 
 import hashlib

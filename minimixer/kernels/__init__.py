@@ -3,6 +3,9 @@
 * ``reference`` -- plain NumPy, short and readable: the specification.
 * ``fast``      -- Numba, the same functions and signatures, compiled and parallel.
 
+Both use ``_checks`` (the argument checks, so both raise the same errors) and
+``_erf`` (erf from Chebyshev interpolants; NumPy has no erf ufunc).
+
 Ops look the backend up on every call with ``current()``, so switching takes
 effect immediately::
 

@@ -1,9 +1,10 @@
 """Fast kernels in Numba: the same functions and signatures as ``reference.py``.
 
-Each public function is a thin Python wrapper that checks arguments, makes
-the inputs contiguous float arrays (float32 unless the input is already
-float64; the output dtype equals the input dtype), allocates the outputs and
-calls a module-level ``@njit`` kernel.
+Each public function is a thin Python wrapper that checks arguments (with the
+checks of ``_checks.py``, shared with the reference), makes the inputs contiguous
+float arrays (float32 unless the input is already float64; the output dtype
+equals the input dtype), allocates the outputs and calls a module-level
+``@njit`` kernel.
 
 Rules the kernels follow (see the docstrings for which loop is parallel):
 
@@ -31,15 +32,21 @@ import math
 import numpy as np
 from numba import get_num_threads, njit, prange, set_num_threads
 
-from .reference import (
+from ._checks import (
+    check_approximate,
+    check_cols_shape,
     check_depthwise_shapes,
     check_labels,
+    check_patch_length,
     check_patch_size,
     check_reduction,
-    chebyshev_fit,
-    erf_over_sqrt,
+)
+from ._erf import chebyshev_fit, erf_over_sqrt
+from .reference import (
+    depthwise_padding,
     reduce_rows,
     row_weights,
+    same_padding,
     window_output_shape,
 )
 
@@ -205,8 +212,7 @@ def unpatchify(patches, p, channels):
     """Inverse of ``patchify``: (N, H/p, W/p, p*p*C) -> (N, H, W, C)."""
     patches = _contiguous(patches, np.asarray(patches).dtype)
     n, rows, cols, size = patches.shape
-    if size != p * p * channels:
-        raise ValueError(f"unpatchify: last axis {size} != p*p*channels = {p}*{p}*{channels}")
+    check_patch_length(size, p, channels)
     out = np.empty((n, rows * p, cols * p, channels), dtype=patches.dtype)
     _launch(_unpatchify_kernel, patches.size, patches, p, out)
     return out
@@ -250,14 +256,14 @@ def _depthwise_pixel(x, w, b, n, h, col, out):
 
 
 @njit(parallel=True, cache=True)
-def _depthwise_grad_input_kernel(grad_y, w, grad_x):
-    """grad_x[n,h,col,:] = sum over taps of grad_y[n, h-i+top, col-j+top, :] * w[i,j,:].
+def _depthwise_grad_input_kernel(grad_out, w, grad_x):
+    """grad_x[n,h,col,:] = sum over taps of grad_out[n, h-i+top, col-j+top, :] * w[i,j,:].
 
     The forward pass read x[h'] for outputs h = h' - i + top, so the input
-    gradient is a correlation of grad_y with the flipped kernel. prange over
+    gradient is a correlation of grad_out with the flipped kernel. prange over
     input rows (n, h): each iteration writes only grad_x[n, h].
     """
-    n_img, height, width, _ = grad_y.shape
+    n_img, height, width, _ = grad_out.shape
     k = w.shape[0]
     top = (k - 1) // 2
     for row in prange(n_img * height):
@@ -272,12 +278,12 @@ def _depthwise_grad_input_kernel(grad_y, w, grad_x):
             j_hi = min(k, col + top + 1)
             for i in range(i_lo, i_hi):
                 for j in range(j_lo, j_hi):
-                    _multiply_add(out, grad_y[n, h - i + top, col - j + top], w[i, j])
+                    _multiply_add(out, grad_out[n, h - i + top, col - j + top], w[i, j])
 
 
 @njit(parallel=True, cache=True)
-def _depthwise_grad_weight_kernel(x, grad_y, partial_w, partial_b):
-    """Per-chunk partial sums of grad_w[i,j,:] = sum x[n, h+i-top, col+j-top, :] * grad_y[n,h,col,:].
+def _depthwise_grad_weight_kernel(x, grad_out, partial_w, partial_b):
+    """Per-chunk partial sums of grad_w[i,j,:] = sum x[n, h+i-top, col+j-top, :] * grad_out[n,h,col,:].
 
     Every output pixel adds to every weight, so the weight gradient is a sum
     over all rows. prange over chunks of output rows: chunk t accumulates only
@@ -297,7 +303,7 @@ def _depthwise_grad_weight_kernel(x, grad_y, partial_w, partial_b):
             i_lo = max(0, top - h)
             i_hi = min(k, height + top - h)
             for col in range(width):
-                gy = grad_y[n, h, col]
+                gy = grad_out[n, h, col]
                 _add(acc_b, gy)
                 j_lo = max(0, top - col)
                 j_hi = min(k, width + top - col)
@@ -306,30 +312,55 @@ def _depthwise_grad_weight_kernel(x, grad_y, partial_w, partial_b):
                         _multiply_add(acc_w[i, j], x[n, h + i - top, col + j - top], gy)
 
 
-def depthwise_conv2d_forward(x, w, b=None):
-    """x (N,H,W,C), w (k,k,C), b (C,) or None -> y (N,H,W,C); see reference.py."""
+def depthwise_conv2d_forward(x, w, b=None, padding="same"):
+    """x (N,H,W,C), w (k,k,C), b (C,) or None -> y; "same" or (before, after) padding.
+
+    See reference.py. The Numba kernel computes "same" padding; other padding
+    goes through ``_depthwise_explicit_padding``.
+    """
     x = _contiguous(x)
     w = _contiguous(w, x.dtype)
     b = np.zeros(x.shape[-1], x.dtype) if b is None else _contiguous(b, x.dtype)
     check_depthwise_shapes(x, w, b)
+    pads = depthwise_padding(w.shape[0], padding)
+    if pads != same_padding(w.shape[0]):
+        return _depthwise_explicit_padding(x, w, b, *pads)
     y = np.empty_like(x)
     _launch(_depthwise_forward_kernel, x.size * w.shape[0] ** 2, x, w, b, y)
     return y
 
 
-def depthwise_conv2d_backward(x, w, grad_y, need_bias=True):
+def _depthwise_explicit_padding(x, w, b, before, after):
+    """The conv of x padded by (before, after), as the centre of a "same" conv.
+
+    With xp = x zero-padded by (before, after), the "same" output at row h + top
+    (top = (k-1)//2) sums xp[h .. h+k-1], exactly the padded conv's row h; the
+    crop keeps those rows and columns.
+    """
+    k = w.shape[0]
+    xp = np.pad(x, ((0, 0), (before, after), (before, after), (0, 0)))
+    height, width = xp.shape[1] - k + 1, xp.shape[2] - k + 1
+    if height < 1 or width < 1:
+        raise ValueError(f"depthwise_conv2d: a {k}x{k} kernel does not fit the {x.shape[1]}x{x.shape[2]} "
+                         f"input padded by {(before, after)!r}")
+    top = (k - 1) // 2
+    same = depthwise_conv2d_forward(xp, w, b)
+    return np.ascontiguousarray(same[:, top:top + height, top:top + width, :])
+
+
+def depthwise_conv2d_backward(x, w, grad_out, need_bias=True):
     """-> (grad_x, grad_w, grad_b or None); see reference.py."""
     x = _contiguous(x)
     w = _contiguous(w, x.dtype)
-    grad_y = _contiguous(grad_y, x.dtype)
+    grad_out = _contiguous(grad_out, x.dtype)
     check_depthwise_shapes(x, w, None)
     grad_x = np.empty_like(x)
     work = x.size * w.shape[0] ** 2
-    _launch(_depthwise_grad_input_kernel, work, grad_y, w, grad_x)
+    _launch(_depthwise_grad_input_kernel, work, grad_out, w, grad_x)
     chunks = _num_chunks(x.shape[0] * x.shape[1])
     partial_w = np.zeros((chunks,) + w.shape, dtype=x.dtype)
     partial_b = np.zeros((chunks, x.shape[3]), dtype=x.dtype)
-    _launch(_depthwise_grad_weight_kernel, work, x, grad_y, partial_w, partial_b)
+    _launch(_depthwise_grad_weight_kernel, work, x, grad_out, partial_w, partial_b)
     grad_b = partial_b.sum(axis=0) if need_bias else None
     return grad_x, partial_w.sum(axis=0), grad_b
 
@@ -357,7 +388,7 @@ def _layer_norm_forward_kernel(x, gamma, beta, eps, y, mean, rstd):
 
 
 @njit(parallel=True, cache=True)
-def _layer_norm_backward_kernel(grad_y, x, gamma, mean, rstd, grad_x, partial_gamma, partial_beta):
+def _layer_norm_backward_kernel(grad_out, x, gamma, mean, rstd, grad_x, partial_gamma, partial_beta):
     """prange over chunks of rows: grad_x rows are independent; the gamma and
     beta gradients (sums over rows) go into partial_*[chunk]."""
     rows, channels = x.shape
@@ -369,7 +400,7 @@ def _layer_norm_backward_kernel(grad_y, x, gamma, mean, rstd, grad_x, partial_ga
         for r in range(t * rows // n_chunks, (t + 1) * rows // n_chunks):
             m = mean[r]
             s = rstd[r]
-            dy = grad_y[r]
+            dy = grad_out[r]
             xr = x[r]
             out = grad_x[r]
             # out temporarily holds xhat, then the input gradient
@@ -398,13 +429,13 @@ def layer_norm_forward(x, gamma, beta, eps):
     return y.reshape(shape), mean.reshape(shape[:-1]), rstd.reshape(shape[:-1])
 
 
-def layer_norm_backward(grad_y, x, gamma, mean, rstd):
+def layer_norm_backward(grad_out, x, gamma, mean, rstd):
     """-> (grad_x, grad_gamma, grad_beta); see reference.py."""
     x = _contiguous(x)
     shape = x.shape
     channels = shape[-1]
     rows = x.reshape(-1, channels)
-    dy = _contiguous(grad_y, x.dtype).reshape(-1, channels)
+    dy = _contiguous(grad_out, x.dtype).reshape(-1, channels)
     gamma = _contiguous(gamma, x.dtype)
     mean = _contiguous(mean, x.dtype).reshape(-1)
     rstd = _contiguous(rstd, x.dtype).reshape(-1)
@@ -439,7 +470,7 @@ def _column_sums_kernel(x, shift, square, partial):
 
 
 @njit(parallel=True, cache=True)
-def _batch_norm_grad_sums_kernel(grad_y, x, mean, rstd, partial_beta, partial_gamma):
+def _batch_norm_grad_sums_kernel(grad_out, x, mean, rstd, partial_beta, partial_gamma):
     """partial_beta[t] = sum dy and partial_gamma[t] = sum dy * xhat over chunk t's rows."""
     rows, channels = x.shape
     n_chunks = partial_beta.shape[0]
@@ -448,7 +479,7 @@ def _batch_norm_grad_sums_kernel(grad_y, x, mean, rstd, partial_beta, partial_ga
         acc_gamma = partial_gamma[t]
         for r in range(t * rows // n_chunks, (t + 1) * rows // n_chunks):
             for c in range(channels):
-                dy = grad_y[r, c]
+                dy = grad_out[r, c]
                 acc_beta[c] += dy
                 acc_gamma[c] += dy * (x[r, c] - mean[c]) * rstd[c]
 
@@ -463,7 +494,7 @@ def _scale_shift_kernel(x, centre, scale, shift, y):
 
 
 @njit(parallel=True, cache=True)
-def _batch_norm_grad_input_kernel(grad_y, x, mean, scale, mean_dy, mean_dy_xhat, rstd, grad_x):
+def _batch_norm_grad_input_kernel(grad_out, x, mean, scale, mean_dy, mean_dy_xhat, rstd, grad_x):
     """grad_x = scale * (dy - mean(dy) - xhat * mean(dy * xhat)), scale = gamma * rstd.
 
     prange over rows: each writes only grad_x[r].
@@ -472,7 +503,7 @@ def _batch_norm_grad_input_kernel(grad_y, x, mean, scale, mean_dy, mean_dy_xhat,
     for r in prange(rows):
         for c in range(channels):
             xhat = (x[r, c] - mean[c]) * rstd[c]
-            grad_x[r, c] = scale[c] * (grad_y[r, c] - mean_dy[c] - xhat * mean_dy_xhat[c])
+            grad_x[r, c] = scale[c] * (grad_out[r, c] - mean_dy[c] - xhat * mean_dy_xhat[c])
 
 
 def _column_mean(rows, shift, square):
@@ -509,12 +540,12 @@ def batch_norm_apply(x, mean, scale, shift):
     return y.reshape(x.shape)
 
 
-def batch_norm_backward(grad_y, x, gamma, mean, rstd):
+def batch_norm_backward(grad_out, x, gamma, mean, rstd):
     """-> (grad_x, grad_gamma, grad_beta); see reference.py."""
     x = _contiguous(x)
     channels = x.shape[-1]
     rows = x.reshape(-1, channels)
-    dy = _contiguous(grad_y, x.dtype).reshape(-1, channels)
+    dy = _contiguous(grad_out, x.dtype).reshape(-1, channels)
     gamma = _contiguous(gamma, x.dtype)
     mean = _contiguous(mean, x.dtype)
     rstd = _contiguous(rstd, x.dtype)
@@ -607,8 +638,8 @@ def _gelu_forward_kernel(x, use_tanh, call_free, y):
 
 
 @njit(parallel=True, cache=True)
-def _gelu_backward_kernel(x, grad_y, use_tanh, call_free, grad_x):
-    """Elementwise GELU derivative times grad_y; prange over elements."""
+def _gelu_backward_kernel(x, grad_out, use_tanh, call_free, grad_x):
+    """Elementwise GELU derivative times grad_out; prange over elements."""
     half = x.dtype.type(0.5)
     one = x.dtype.type(1)
     sqrt_half = x.dtype.type(math.sqrt(0.5))
@@ -625,13 +656,12 @@ def _gelu_backward_kernel(x, grad_y, use_tanh, call_free, grad_x):
         else:
             cdf = half * (one + _erf(v * sqrt_half, call_free))
             slope = cdf + v * inv_sqrt_2pi * _exp(-half * v * v, call_free)
-        grad_x[i] = grad_y[i] * slope
+        grad_x[i] = grad_out[i] * slope
 
 
 def _gelu_mode(approximate, dtype):
     """(use the tanh formula?, use the call-free float32 erf/exp?)"""
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    check_approximate(approximate)
     return approximate == "tanh", dtype == np.float32
 
 
@@ -644,13 +674,13 @@ def gelu_forward(x, approximate="none"):
     return y
 
 
-def gelu_backward(x, grad_y, approximate="none"):
-    """grad_y * GELU'(x); see reference.py."""
+def gelu_backward(x, grad_out, approximate="none"):
+    """grad_out * GELU'(x); see reference.py."""
     x = _contiguous(x)
-    grad_y = _contiguous(grad_y, x.dtype)
+    grad_out = _contiguous(grad_out, x.dtype)
     use_tanh, call_free = _gelu_mode(approximate, x.dtype)
     grad_x = np.empty_like(x)
-    _launch(_gelu_backward_kernel, x.size, x.reshape(-1), grad_y.reshape(-1), use_tanh, call_free,
+    _launch(_gelu_backward_kernel, x.size, x.reshape(-1), grad_out.reshape(-1), use_tanh, call_free,
             grad_x.reshape(-1))
     return grad_x
 
@@ -773,14 +803,14 @@ def softmax_cross_entropy_forward(logits, labels, label_smoothing=0.0, reduction
     return reduce_rows(losses, reduction).astype(logits.dtype, copy=False), probs
 
 
-def softmax_cross_entropy_backward(probs, labels, label_smoothing, grad_loss, reduction="mean"):
-    """-> grad_logits = (probs - target) * row_weights(grad_loss); see reference.py."""
+def softmax_cross_entropy_backward(probs, labels, label_smoothing, grad_out, reduction="mean"):
+    """-> grad_logits = (probs - target) * row_weights(grad_out); see reference.py."""
     probs = _contiguous(probs)
     n, k = probs.shape
     labels = np.ascontiguousarray(check_labels(labels, n, k))
     grad = np.empty_like(probs)
     scales = np.ascontiguousarray(np.broadcast_to(
-        row_weights(grad_loss, n, reduction, probs.dtype).reshape(-1), (n,)))
+        row_weights(grad_out, n, reduction, probs.dtype).reshape(-1), (n,)))
     _launch(_softmax_cross_entropy_backward_kernel, probs.size, probs, labels,
             probs.dtype.type(label_smoothing), scales, grad)
     return grad
@@ -808,24 +838,30 @@ def _adamw_kernel(param, grad, exp_avg, exp_avg_sq, beta1, beta2, eps, decay, st
 def adamw_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, step):
     """One AdamW step, in place on param, exp_avg and exp_avg_sq; see reference.py.
 
-    The three state arrays are updated in place, so they must already be
-    C-contiguous float arrays of one dtype (a copy would lose the update).
+    The three updated arrays must share the param's float dtype and shape. The
+    kernel runs on C-contiguous arrays: one in another layout (a transposed weight)
+    is updated through a contiguous copy that is then written back into it.
     """
-    for name, array in (("param", param), ("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)):
-        if not array.flags.c_contiguous or array.dtype != param.dtype or array.shape != param.shape:
+    updated = (param, exp_avg, exp_avg_sq)
+    for name, array in zip(("param", "exp_avg", "exp_avg_sq"), updated):
+        if array.dtype != param.dtype or array.shape != param.shape:
             raise ValueError(
-                f"adamw_update: {name} must be a C-contiguous {param.dtype} array of shape "
-                f"{param.shape}, got {array.dtype} {array.shape}"
+                f"adamw_update: {name} must be a {param.dtype} array of shape {param.shape}, "
+                f"got {array.dtype} {array.shape}"
             )
+    flat = [_contiguous(array, param.dtype) for array in updated]
     dtype = param.dtype.type
-    grad = _contiguous(grad, param.dtype)
     _launch(
-        _adamw_kernel, param.size, param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
+        _adamw_kernel, param.size, flat[0].reshape(-1), _contiguous(grad, param.dtype).reshape(-1),
+        flat[1].reshape(-1), flat[2].reshape(-1),
         dtype(beta1), dtype(beta2), dtype(eps),
         dtype(1.0 - lr * weight_decay),         # decoupled weight decay factor
         dtype(lr / (1.0 - beta1**step)),        # step size with bias correction 1
         dtype(math.sqrt(1.0 - beta2**step)),    # sqrt of bias correction 2
     )
+    for array, result in zip(updated, flat):
+        if result is not array:
+            array[...] = result
 
 
 # --------------------------------------------------------------------------
@@ -923,12 +959,10 @@ def im2col(x, kernel_size, stride, padding):
 def col2im(cols, input_shape, kernel_size, stride, padding):
     """Adjoint of ``im2col``: cols (N, Ho, Wo, kh, kw, C) -> (N, H, W, C); see reference.py."""
     cols = _contiguous(cols)
-    n, height, width, channels = input_shape
-    out_h, out_w = window_output_shape(height, width, kernel_size, stride, padding)
-    kh, kw, sh, sw, top, left = _geometry(kernel_size, stride, padding)
-    if cols.shape != (n, out_h, out_w, kh, kw, channels):
-        raise ValueError(f"col2im: cols of shape {cols.shape} do not match input {input_shape}, "
-                         f"kernel {kernel_size}, stride {stride}, padding {padding}")
+    _, height, width, _ = input_shape
+    out_shape = window_output_shape(height, width, kernel_size, stride, padding)
+    check_cols_shape(cols, input_shape, out_shape, kernel_size, stride, padding)
+    _, _, sh, sw, top, left = _geometry(kernel_size, stride, padding)
     grad_x = np.empty(tuple(input_shape), dtype=cols.dtype)
     _launch(_col2im_kernel, cols.size, cols, sh, sw, top, left, grad_x)
     return grad_x
@@ -967,13 +1001,13 @@ def _max_pool_forward_kernel(x, kh, kw, sh, sw, top, left, y, taps):
 
 
 @njit(parallel=True, cache=True)
-def _max_pool_backward_kernel(grad_y, taps, kh, kw, sh, sw, top, left, grad_x):
-    """grad_x[n, h, w, c] = sum of grad_y over the windows whose winning tap was (h, w).
+def _max_pool_backward_kernel(grad_out, taps, kh, kw, sh, sw, top, left, grad_x):
+    """grad_x[n, h, w, c] = sum of grad_out over the windows whose winning tap was (h, w).
 
     prange over input rows (n, h): each writes only grad_x[n, h].
     """
     n_img, height, width, channels = grad_x.shape
-    out_h, out_w = grad_y.shape[1], grad_y.shape[2]
+    out_h, out_w = grad_out.shape[1], grad_out.shape[2]
     for row in prange(n_img * height):
         n = row // height
         h = row % height
@@ -989,7 +1023,7 @@ def _max_pool_backward_kernel(grad_y, taps, kh, kw, sh, sw, top, left, grad_x):
                         continue
                     tap = i * kw + j
                     won = taps[n, oh, ow]
-                    g = grad_y[n, oh, ow]
+                    g = grad_out[n, oh, ow]
                     out = grad_x[n, h, w]
                     for c in range(channels):
                         if won[c] == tap:
@@ -1021,14 +1055,14 @@ def _avg_pool_forward_kernel(x, kh, kw, sh, sw, top, left, y):
 
 
 @njit(parallel=True, cache=True)
-def _avg_pool_backward_kernel(grad_y, kh, kw, sh, sw, top, left, grad_x):
-    """grad_x[n, h, w] = sum over the windows that read (h, w) of grad_y / (kh * kw).
+def _avg_pool_backward_kernel(grad_out, kh, kw, sh, sw, top, left, grad_x):
+    """grad_x[n, h, w] = sum over the windows that read (h, w) of grad_out / (kh * kw).
 
     prange over input rows (n, h): each writes only grad_x[n, h].
     """
     n_img, height, width, channels = grad_x.shape
-    out_h, out_w = grad_y.shape[1], grad_y.shape[2]
-    scale = grad_y.dtype.type(1) / grad_y.dtype.type(kh * kw)
+    out_h, out_w = grad_out.shape[1], grad_out.shape[2]
+    scale = grad_out.dtype.type(1) / grad_out.dtype.type(kh * kw)
     for row in prange(n_img * height):
         n = row // height
         h = row % height
@@ -1041,7 +1075,7 @@ def _avg_pool_backward_kernel(grad_y, kh, kw, sh, sw, top, left, grad_x):
                 for j in range(kw):
                     w = _window_row(ow, j, sw, left, width)
                     if w >= 0:
-                        _add(grad_x[n, h, w], grad_y[n, oh, ow])
+                        _add(grad_x[n, h, w], grad_out[n, oh, ow])
         for w in range(width):
             for c in range(channels):
                 grad_x[n, h, w, c] *= scale
@@ -1059,13 +1093,13 @@ def max_pool2d_forward(x, kernel_size, stride, padding):
     return y, taps
 
 
-def max_pool2d_backward(grad_y, taps, input_shape, kernel_size, stride, padding):
+def max_pool2d_backward(grad_out, taps, input_shape, kernel_size, stride, padding):
     """Each window's gradient to its winning tap, summed per pixel; see reference.py."""
-    grad_y = _contiguous(grad_y)
+    grad_out = _contiguous(grad_out)
     taps = np.ascontiguousarray(taps, dtype=np.int32)
     geometry = _geometry(kernel_size, stride, padding)
-    grad_x = np.empty(tuple(input_shape), dtype=grad_y.dtype)
-    _launch(_max_pool_backward_kernel, grad_y.size * geometry[0] * geometry[1], grad_y, taps,
+    grad_x = np.empty(tuple(input_shape), dtype=grad_out.dtype)
+    _launch(_max_pool_backward_kernel, grad_out.size * geometry[0] * geometry[1], grad_out, taps,
             *geometry, grad_x)
     return grad_x
 
@@ -1081,11 +1115,11 @@ def avg_pool2d_forward(x, kernel_size, stride, padding):
     return y
 
 
-def avg_pool2d_backward(grad_y, input_shape, kernel_size, stride, padding):
+def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride, padding):
     """grad / (kh * kw) to every pixel of each window; see reference.py."""
-    grad_y = _contiguous(grad_y)
+    grad_out = _contiguous(grad_out)
     geometry = _geometry(kernel_size, stride, padding)
-    grad_x = np.empty(tuple(input_shape), dtype=grad_y.dtype)
-    _launch(_avg_pool_backward_kernel, grad_y.size * geometry[0] * geometry[1], grad_y, *geometry,
+    grad_x = np.empty(tuple(input_shape), dtype=grad_out.dtype)
+    _launch(_avg_pool_backward_kernel, grad_out.size * geometry[0] * geometry[1], grad_out, *geometry,
             grad_x)
     return grad_x

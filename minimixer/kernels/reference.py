@@ -2,7 +2,9 @@
 
 Every function here takes and returns raw ``np.ndarray`` objects (no autograd).
 ``fast.py`` implements the same functions with the same signatures in Numba and
-is tested against this file, so when the two disagree, this file is right.
+is tested against this file, so when the two disagree, this file is right. Both
+take their argument checks from ``_checks.py``; the NumPy erf that the exact GELU
+needs is built in ``_erf.py``. A backward kernel's upstream gradient is `grad_out`.
 
 Layout is channels-last: images and feature maps are ``(N, H, W, C)``, token
 tables are ``(N, S, C)``. The output dtype always equals the input dtype
@@ -12,6 +14,7 @@ Kernel set:
 
 * ``patchify`` / ``unpatchify``            -- cut an image into p x p patches and back
 * ``depthwise_conv2d_forward/backward``    -- k x k per-channel conv, "same" padding
+                                             (the forward also takes explicit padding)
 * ``layer_norm_forward/backward``          -- normalise each row over the last axis
 * ``batch_norm_forward/backward``          -- normalise each channel over all other axes
 * ``gelu_forward/backward``                -- exact (erf) or tanh-approximated GELU
@@ -26,67 +29,20 @@ import math
 
 import numpy as np
 
+from ._checks import (
+    check_approximate,
+    check_cols_shape,
+    check_depthwise_shapes,
+    check_labels,
+    check_patch_length,
+    check_patch_size,
+    check_reduction,
+)
+from ._erf import erf
+
 # --------------------------------------------------------------------------
-# Argument checks shared with fast.py
+# Padding
 # --------------------------------------------------------------------------
-
-
-def check_patch_size(height, width, p):
-    """Raise ValueError unless a p x p grid tiles an image of height x width."""
-    if p < 1:
-        raise ValueError(f"patch size must be a positive integer, got {p}")
-    if height % p or width % p:
-        raise ValueError(
-            f"image size {height}x{width} is not divisible by patch size {p}; "
-            f"crop or pad the images to a multiple of {p}"
-        )
-
-
-def check_depthwise_shapes(x, w, b):
-    """Raise ValueError unless x is (N,H,W,C), w is (k,k,C) and b is (C,) or None."""
-    if x.ndim != 4:
-        raise ValueError(f"depthwise_conv2d: input must be (N, H, W, C), got shape {x.shape}")
-    channels = x.shape[3]
-    if w.ndim != 3 or w.shape[0] != w.shape[1] or w.shape[2] != channels:
-        raise ValueError(
-            f"depthwise_conv2d: weight must be (k, k, C) with C={channels}, got shape {w.shape}"
-        )
-    if b is not None and b.shape != (channels,):
-        raise ValueError(f"depthwise_conv2d: bias must be ({channels},), got shape {b.shape}")
-
-
-def check_labels(labels, num_rows, num_classes):
-    """Raise ValueError unless labels is an int vector of length num_rows in [0, K)."""
-    labels = np.asarray(labels)
-    if labels.shape != (num_rows,):
-        raise ValueError(
-            f"cross_entropy: labels must have shape ({num_rows},), got {labels.shape}"
-        )
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"cross_entropy: labels must be integers, got dtype {labels.dtype}")
-    bad = (labels < 0) | (labels >= num_classes)
-    if bad.any():
-        first = int(labels[np.argmax(bad)])
-        raise ValueError(
-            f"cross_entropy: label {first} is out of range for K={num_classes} classes "
-            f"(labels must be in [0, {num_classes - 1}])"
-        )
-    return labels.astype(np.intp, copy=False)
-
-
-REDUCTIONS = ("mean", "sum", "none")
-
-
-def check_reduction(op, reduction, count):
-    """Raise ValueError unless reduction is "mean", "sum" or "none", and a "mean" has
-    something to average (count > 0: the mean of no values is undefined)."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    if reduction == "mean" and count == 0:
-        raise ValueError(
-            f"{op}: the batch is empty, so its mean loss is undefined; skip empty batches "
-            'or use reduction="sum" (which gives 0)'
-        )
 
 
 def same_padding(k):
@@ -96,6 +52,22 @@ def same_padding(k):
     """
     before = (k - 1) // 2
     return before, k - 1 - before
+
+
+def depthwise_padding(k, padding):
+    """(before, after) zero rows/columns for a depthwise conv with a k x k kernel.
+
+    ``padding`` is "same" (``same_padding(k)``: the output keeps the input's size)
+    or a pair of non-negative integers (before, after), the same on both spatial
+    axes; (0, 0) is a "valid" convolution. Raise ValueError for anything else.
+    """
+    if isinstance(padding, str) and padding == "same":
+        return same_padding(k)
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0 for v in padding):
+        return int(padding[0]), int(padding[1])
+    raise ValueError(f'depthwise_conv2d: padding must be "same" or a pair (before, after) '
+                     f"of non-negative integers, got {padding!r}")
 
 
 # --------------------------------------------------------------------------
@@ -119,10 +91,7 @@ def patchify(x, p):
 def unpatchify(patches, p, channels):
     """Inverse of ``patchify``: (N, H/p, W/p, p*p*C) -> (N, H, W, C)."""
     n, rows, cols, size = patches.shape
-    if size != p * p * channels:
-        raise ValueError(
-            f"unpatchify: last axis {size} != p*p*channels = {p}*{p}*{channels}"
-        )
+    check_patch_length(size, p, channels)
     grid = patches.reshape(n, rows, cols, p, p, channels)
     grid = grid.transpose(0, 1, 3, 2, 4, 5)  # (N, H/p, p, W/p, p, C)
     return grid.reshape(n, rows * p, cols * p, channels)
@@ -138,17 +107,24 @@ def _pad_same(x, k):
     return np.pad(x, ((0, 0), (before, after), (before, after), (0, 0)))
 
 
-def depthwise_conv2d_forward(x, w, b=None):
+def depthwise_conv2d_forward(x, w, b=None, padding="same"):
     """y[n,h,w,c] = b[c] + sum_{i,j} xpad[n, h+i, w+j, c] * w[i, j, c].
 
-    x (N,H,W,C), w (k,k,C), b (C,) or None -> y (N,H,W,C). Each of the k*k
-    kernel taps adds one shifted copy of the padded input, scaled per channel.
+    x (N,H,W,C), w (k,k,C), b (C,) or None. xpad is x with ``padding`` zeros around
+    its height and width: "same" (the default) gives y (N,H,W,C); a pair (before,
+    after) gives y (N, H+before+after-k+1, W+before+after-k+1, C) (see
+    ``depthwise_padding``). Each of the k*k kernel taps adds one shifted copy of the
+    padded input, scaled per channel.
     """
     check_depthwise_shapes(x, w, b)
-    _, height, width, _ = x.shape
     k = w.shape[0]
-    xpad = _pad_same(x, k)
-    y = np.zeros_like(x)
+    before, after = depthwise_padding(k, padding)
+    xpad = np.pad(x, ((0, 0), (before, after), (before, after), (0, 0)))
+    height, width = xpad.shape[1] - k + 1, xpad.shape[2] - k + 1
+    if height < 1 or width < 1:
+        raise ValueError(f"depthwise_conv2d: a {k}x{k} kernel does not fit the {x.shape[1]}x{x.shape[2]} "
+                         f"input padded by {padding!r}")
+    y = np.zeros((x.shape[0], height, width, x.shape[3]), dtype=x.dtype)
     for i in range(k):
         for j in range(k):
             y += xpad[:, i:i + height, j:j + width, :] * w[i, j]
@@ -157,12 +133,12 @@ def depthwise_conv2d_forward(x, w, b=None):
     return y
 
 
-def depthwise_conv2d_backward(x, w, grad_y, need_bias=True):
+def depthwise_conv2d_backward(x, w, grad_out, need_bias=True):
     """Gradients of ``depthwise_conv2d_forward`` -> (grad_x, grad_w, grad_b).
 
     Each tap (i, j) of the forward pass read the window xpad[:, i:i+H, j:j+W],
-    so its weight gradient is that window times grad_y summed over (N, H, W),
-    and it sends grad_y * w[i, j] back into the same window. grad_b is None
+    so its weight gradient is that window times grad_out summed over (N, H, W),
+    and it sends grad_out * w[i, j] back into the same window. grad_b is None
     when ``need_bias`` is False.
     """
     check_depthwise_shapes(x, w, None)
@@ -175,10 +151,10 @@ def depthwise_conv2d_backward(x, w, grad_y, need_bias=True):
     for i in range(k):
         for j in range(k):
             window = xpad[:, i:i + height, j:j + width, :]
-            grad_w[i, j] = (window * grad_y).sum(axis=(0, 1, 2))
-            grad_xpad[:, i:i + height, j:j + width, :] += grad_y * w[i, j]
+            grad_w[i, j] = (window * grad_out).sum(axis=(0, 1, 2))
+            grad_xpad[:, i:i + height, j:j + width, :] += grad_out * w[i, j]
     grad_x = np.ascontiguousarray(grad_xpad[:, before:before + height, before:before + width, :])
-    grad_b = grad_y.sum(axis=(0, 1, 2)) if need_bias else None
+    grad_b = grad_out.sum(axis=(0, 1, 2)) if need_bias else None
     return grad_x, grad_w, grad_b
 
 
@@ -201,20 +177,20 @@ def layer_norm_forward(x, gamma, beta, eps):
     return y, mean[..., 0], rstd[..., 0]
 
 
-def layer_norm_backward(grad_y, x, gamma, mean, rstd):
+def layer_norm_backward(grad_out, x, gamma, mean, rstd):
     """Gradients of ``layer_norm_forward`` -> (grad_x, grad_gamma, grad_beta).
 
-    With xhat = (x - mean) * rstd and g = grad_y * gamma, per row:
+    With xhat = (x - mean) * rstd and g = grad_out * gamma, per row:
     grad_x = rstd * (g - mean(g) - xhat * mean(g * xhat)).
     """
     channels = x.shape[-1]
     xhat = (x - mean[..., None]) * rstd[..., None]
-    g = grad_y * gamma
+    g = grad_out * gamma
     g_mean = g.mean(axis=-1, keepdims=True)
     gx_mean = (g * xhat).mean(axis=-1, keepdims=True)
     grad_x = rstd[..., None] * (g - g_mean - xhat * gx_mean)
-    grad_gamma = (grad_y * xhat).reshape(-1, channels).sum(axis=0)
-    grad_beta = grad_y.reshape(-1, channels).sum(axis=0)
+    grad_gamma = (grad_out * xhat).reshape(-1, channels).sum(axis=0)
+    grad_beta = grad_out.reshape(-1, channels).sum(axis=0)
     return grad_x, grad_gamma, grad_beta
 
 
@@ -249,7 +225,7 @@ def batch_norm_apply(x, mean, scale, shift):
     return (x - mean) * scale + shift
 
 
-def batch_norm_backward(grad_y, x, gamma, mean, rstd):
+def batch_norm_backward(grad_out, x, gamma, mean, rstd):
     """Gradients of ``batch_norm_forward`` -> (grad_x, grad_gamma, grad_beta).
 
     With xhat = (x - mean) * rstd over M rows, per channel:
@@ -258,7 +234,7 @@ def batch_norm_backward(grad_y, x, gamma, mean, rstd):
     """
     channels = x.shape[-1]
     rows = x.reshape(-1, channels)
-    dy = grad_y.reshape(-1, channels)
+    dy = grad_out.reshape(-1, channels)
     m = rows.shape[0]
     xhat = (rows - mean) * rstd
     grad_beta = dy.sum(axis=0)
@@ -271,68 +247,10 @@ def batch_norm_backward(grad_y, x, gamma, mean, rstd):
 # GELU
 # --------------------------------------------------------------------------
 
-# erf has no NumPy ufunc, so we build one from two smooth pieces, each tabulated
-# once (here, with math.erf) as a degree-16 Chebyshev interpolant:
-#   |x| <  2.5:  erf(x) = x * P(x^2),               P(u) ~ erf(sqrt u) / sqrt u
-#   |x| >= 2.5:  erf(x) = 1 - exp(-x^2) * Q(|x|),   Q(x) ~ erfc(x) exp(x^2)
-# Both are accurate to a few 1e-14 relative; beyond |x| = 6, erf is 1 in float64.
-_ERF_SPLIT = 2.5
-_ERF_LIMIT = 6.0
-_ERF_DEGREE = 16
-
-
-def _to_unit_interval(z, a, b):
-    """Map z in [a, b] linearly onto [-1, 1], the domain of a Chebyshev series."""
-    return (2.0 * z - (a + b)) / (b - a)
-
-
-def chebyshev_fit(f, a, b, degree):
-    """Chebyshev coefficients of the scalar function f on [a, b].
-
-    The series is in the variable t = _to_unit_interval(z, a, b); f is sampled
-    at the degree + 1 Chebyshev points, which lie strictly inside (a, b).
-    """
-    f = np.vectorize(f)
-    return np.polynomial.chebyshev.chebinterpolate(
-        lambda t: f(a + (b - a) * (t + 1.0) / 2.0), degree
-    )
-
-
-def erf_over_sqrt(u):
-    """erf(sqrt u) / sqrt u for u > 0: a smooth function of u, easy to interpolate."""
-    return math.erf(math.sqrt(u)) / math.sqrt(u)
-
-
-_ERF_SMALL = chebyshev_fit(erf_over_sqrt, 0.0, _ERF_SPLIT**2, _ERF_DEGREE)
-_ERFC_SCALED_LARGE = chebyshev_fit(
-    lambda z: math.erfc(z) * math.exp(z * z), _ERF_SPLIT, _ERF_LIMIT, _ERF_DEGREE
-)
-
-
-def erf(x):
-    """Vectorised error function in the dtype of x (float32 or float64)."""
-    x = np.asarray(x)
-    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-    ax = np.abs(x).astype(dtype).reshape(-1)  # 1-D copy: works for 0-d input too
-    chebval = np.polynomial.chebyshev.chebval
-    u = np.minimum(ax * ax, _ERF_SPLIT**2)
-    out = ax * chebval(_to_unit_interval(u, 0.0, _ERF_SPLIT**2), _ERF_SMALL.astype(dtype))
-    large = ax >= _ERF_SPLIT
-    z = np.minimum(ax[large], _ERF_LIMIT)
-    scaled = chebval(_to_unit_interval(z, _ERF_SPLIT, _ERF_LIMIT), _ERFC_SCALED_LARGE.astype(dtype))
-    out[large] = 1.0 - np.exp(-z * z) * scaled
-    return np.copysign(out.reshape(x.shape), x).astype(dtype, copy=False)
-
-
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _TANH_COEFF = 0.044715
-
-
-def _check_approximate(approximate):
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
 def gelu_forward(x, approximate="none"):
@@ -341,21 +259,21 @@ def gelu_forward(x, approximate="none"):
     approximate="none": Phi(x) = (1 + erf(x / sqrt 2)) / 2 (exact, the default).
     approximate="tanh": Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2.
     """
-    _check_approximate(approximate)
+    check_approximate(approximate)
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + _TANH_COEFF * x * x * x)
         return 0.5 * x * (1.0 + np.tanh(inner))
     return 0.5 * x * (1.0 + erf(x * _SQRT_HALF))
 
 
-def gelu_backward(x, grad_y, approximate="none"):
-    """grad_x = grad_y * d GELU / dx.
+def gelu_backward(x, grad_out, approximate="none"):
+    """grad_x = grad_out * d GELU / dx.
 
     Exact: d/dx [x Phi(x)] = Phi(x) + x * phi(x), phi the normal density.
     Tanh: with u = sqrt(2/pi)(x + 0.044715 x^3) and t = tanh(u),
     d/dx = (1 + t)/2 + x/2 * (1 - t^2) * sqrt(2/pi) * (1 + 3 * 0.044715 x^2).
     """
-    _check_approximate(approximate)
+    check_approximate(approximate)
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + _TANH_COEFF * x * x * x)
         t = np.tanh(inner)
@@ -365,7 +283,7 @@ def gelu_backward(x, grad_y, approximate="none"):
         cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
         pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
         slope = cdf + x * pdf
-    return grad_y * slope
+    return grad_out * slope
 
 
 # --------------------------------------------------------------------------
@@ -417,14 +335,14 @@ def softmax_cross_entropy_forward(logits, labels, label_smoothing=0.0, reduction
     return reduce_rows(per_row, reduction).astype(logits.dtype, copy=False), np.exp(log_probs)
 
 
-def softmax_cross_entropy_backward(probs, labels, label_smoothing, grad_loss, reduction="mean"):
-    """grad_logits = (probs - target) * row_weights(grad_loss): the upstream gradient,
+def softmax_cross_entropy_backward(probs, labels, label_smoothing, grad_out, reduction="mean"):
+    """grad_logits = (probs - target) * row_weights(grad_out): the upstream gradient,
     divided by N for "mean", one value per row for "none"."""
     n, k = probs.shape
     labels = check_labels(labels, n, k)
     grad = probs - label_smoothing / k
     grad[np.arange(n), labels] -= 1.0 - label_smoothing
-    grad *= row_weights(grad_loss, n, reduction, probs.dtype)
+    grad *= row_weights(grad_out, n, reduction, probs.dtype)
     return grad
 
 
@@ -435,14 +353,14 @@ def reduce_rows(per_row, reduction):
     return np.asarray(per_row.mean() if reduction == "mean" else per_row.sum())
 
 
-def row_weights(grad_loss, n, reduction, dtype):
+def row_weights(grad_out, n, reduction, dtype):
     """d(loss)/d(row loss) times the upstream gradient, shaped to scale (N, K) rows:
     a 0-d array for "mean" (grad / N) and "sum" (grad), an (N, 1) column for "none"."""
     dtype = np.dtype(dtype)
-    grad_loss = np.asarray(grad_loss, dtype=dtype)
+    grad_out = np.asarray(grad_out, dtype=dtype)
     if reduction == "none":
-        return grad_loss.reshape(n, 1)
-    return grad_loss / dtype.type(n) if reduction == "mean" else grad_loss
+        return grad_out.reshape(n, 1)
+    return grad_out / dtype.type(n) if reduction == "mean" else grad_out
 
 
 # --------------------------------------------------------------------------
@@ -543,12 +461,10 @@ def col2im(cols, input_shape, kernel_size, stride, padding):
     their entries; entries that fell on the padding are dropped. This turns
     the gradient of the cols into the gradient of the image.
     """
-    n, height, width, channels = input_shape
+    _, height, width, _ = input_shape
     out_shape = window_output_shape(height, width, kernel_size, stride, padding)
     kh, kw = kernel_size
-    if cols.shape != (n, *out_shape, kh, kw, channels):
-        raise ValueError(f"col2im: cols of shape {cols.shape} do not match input {input_shape}, "
-                         f"kernel {kernel_size}, stride {stride}, padding {padding}")
+    check_cols_shape(cols, input_shape, out_shape, kernel_size, stride, padding)
     padded = _pad_spatial(np.zeros(input_shape, dtype=cols.dtype), padding)
     for i in range(kh):
         for j in range(kw):
@@ -582,7 +498,7 @@ def max_pool2d_forward(x, kernel_size, stride, padding):
     return y, taps
 
 
-def max_pool2d_backward(grad_y, taps, input_shape, kernel_size, stride, padding):
+def max_pool2d_backward(grad_out, taps, input_shape, kernel_size, stride, padding):
     """Gradient of ``max_pool2d_forward``: each window's gradient goes to its winning tap.
 
     Pixels that won several overlapping windows add up their gradients.
@@ -590,11 +506,11 @@ def max_pool2d_backward(grad_y, taps, input_shape, kernel_size, stride, padding)
     _, height, width, _ = input_shape
     out_shape = window_output_shape(height, width, kernel_size, stride, padding)
     kh, kw = kernel_size
-    padded = _pad_spatial(np.zeros(input_shape, dtype=grad_y.dtype), padding)
+    padded = _pad_spatial(np.zeros(input_shape, dtype=grad_out.dtype), padding)
     for i in range(kh):
         for j in range(kw):
             view = _tap_view(padded, i, j, out_shape, stride)
-            view += np.where(taps == i * kw + j, grad_y, 0)
+            view += np.where(taps == i * kw + j, grad_out, 0)
     return _crop_padding(padded, padding, height, width)
 
 
@@ -615,13 +531,13 @@ def avg_pool2d_forward(x, kernel_size, stride, padding):
     return total / x.dtype.type(kh * kw)
 
 
-def avg_pool2d_backward(grad_y, input_shape, kernel_size, stride, padding):
+def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride, padding):
     """Gradient of ``avg_pool2d_forward``: every pixel of a window gets grad / (kh * kw)."""
     _, height, width, _ = input_shape
     out_shape = window_output_shape(height, width, kernel_size, stride, padding)
     kh, kw = kernel_size
-    share = grad_y / grad_y.dtype.type(kh * kw)
-    padded = _pad_spatial(np.zeros(input_shape, dtype=grad_y.dtype), padding)
+    share = grad_out / grad_out.dtype.type(kh * kw)
+    padded = _pad_spatial(np.zeros(input_shape, dtype=grad_out.dtype), padding)
     for i in range(kh):
         for j in range(kw):
             view = _tap_view(padded, i, j, out_shape, stride)

@@ -3,8 +3,8 @@
 from .cnn import SimpleCNN
 from .conv_mixer import ConvMixer
 from .mlp_mixer import MLPMixer
-from .presets import PRESET_DATASET, create, from_config, preset_config, presets
+from .presets import Preset, create, from_config, preset, preset_config, presets
 from .summary import summary
 
-__all__ = ["ConvMixer", "MLPMixer", "SimpleCNN", "PRESET_DATASET", "create", "from_config",
+__all__ = ["ConvMixer", "MLPMixer", "SimpleCNN", "Preset", "create", "from_config", "preset",
            "preset_config", "presets", "summary"]

@@ -7,12 +7,13 @@ from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, ReLU, 
                      Sigmoid, Tanh)
 from .mixer_layers import (BatchNorm2d, ChannelMixingMLP, ConvMixerBlock, DepthwiseConv2d,
                            LayerNorm, MixerBlock, PatchEmbed, PointwiseConv2d, Residual,
-                           TokenMixingMLP)
+                           SpatialMixing, TokenMixingMLP)
 from .cnn_layers import AvgPool2d, Conv2d, MaxPool2d
 
 __all__ = ["functional", "init", "Module", "Parameter", "StateDictError",
            "GELU", "Dropout", "Flatten", "Identity", "LeakyReLU", "Linear", "ReLU", "Sequential",
            "Sigmoid", "Tanh",
            "BatchNorm2d", "ChannelMixingMLP", "ConvMixerBlock", "DepthwiseConv2d", "LayerNorm",
-           "MixerBlock", "PatchEmbed", "PointwiseConv2d", "Residual", "TokenMixingMLP",
+           "MixerBlock", "PatchEmbed", "PointwiseConv2d", "Residual", "SpatialMixing",
+           "TokenMixingMLP",
            "AvgPool2d", "Conv2d", "MaxPool2d"]

@@ -11,6 +11,7 @@ from ..ops import (  # noqa: F401  (re-exported names)
     gelu,
     global_avg_pool,
     layer_norm,
+    linear,
     log_softmax,
     patch_embed,
     patchify,
@@ -22,10 +23,3 @@ from ..ops import (  # noqa: F401  (re-exported names)
 )
 from ..ops import dropout, leaky_relu, mse_loss, sigmoid  # noqa: F401
 from ..ops import avg_pool2d, conv2d, max_pool2d  # noqa: F401
-from ..ops import matmul
-
-
-def linear(x, weight, bias=None):
-    """x @ weight (+ bias), weight of shape (in_features, out_features)."""
-    y = matmul(x, weight)
-    return y if bias is None else y + bias

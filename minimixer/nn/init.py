@@ -29,11 +29,6 @@ def bias_default(shape, fan_in: int, rng=None) -> np.ndarray:
     return uniform(shape, 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0, rng)
 
 
-def xavier_uniform(shape, fan_in: int, fan_out: int, rng=None) -> np.ndarray:
-    """Glorot/Xavier: U(±sqrt(6 / (fan_in + fan_out))), keeps activations' variance steady."""
-    return uniform(shape, math.sqrt(6.0 / (fan_in + fan_out)), rng)
-
-
 def lecun_normal(shape, fan_in: int, rng=None) -> np.ndarray:
     """LeCun normal: N(0, 1/fan_in), truncated at two standard deviations (as in JAX/Flax)."""
     rng = rng or mm_random.generator()

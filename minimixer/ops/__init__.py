@@ -16,10 +16,16 @@ Families:
                  mse_loss
     dropout      dropout                               (masks from minimixer.random)
     compare      eq ne lt le gt ge argmax              (no gradient: NumPy bool/int64 arrays)
-    conv         patchify unpatchify patch_embed depthwise_conv2d pointwise_conv2d
+    conv         patchify unpatchify depthwise_conv2d      (kernels)
+                 patch_embed pointwise_conv2d          (linalg.linear)
+                 convmixer_block_inference             (kernels; evaluation only, no graph)
     conv2d       conv2d: stride, padding, groups       (kernels: im2col / col2im)
     norm         layer_norm batch_norm                 (kernels)
     pool         global_avg_pool max_pool2d avg_pool2d (kernels: the 2d pools)
+
+In every file each `Function` class comes first and the function that calls it
+right after. The ops marked (kernels) subclass `KernelFunction`, whose `ctx.kernels`
+is the backend that ran the forward pass.
 """
 
 from ..autograd import Tensor
@@ -35,7 +41,8 @@ from .loss import cross_entropy, mse_loss
 from .dropout import dropout
 from .compare import eq, ne, lt, le, gt, ge, argmax
 from .compare import operator as _operator
-from .conv import patchify, unpatchify, patch_embed, depthwise_conv2d, pointwise_conv2d
+from .conv import (patchify, unpatchify, patch_embed, depthwise_conv2d, pointwise_conv2d,
+                   convmixer_block_inference)
 from .norm import layer_norm, batch_norm
 from .pool import global_avg_pool, max_pool2d, avg_pool2d
 from .conv2d import conv2d

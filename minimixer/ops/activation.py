@@ -4,22 +4,21 @@ approximate="none" (the default, as in both papers) uses erf exactly;
 approximate="tanh" is the older tanh formula. Kernels: ``minimixer.kernels``.
 """
 
-from .. import kernels
-from ..autograd import Function, as_tensor
+from ..autograd import as_tensor
+from .kernel_function import KernelFunction
 
 
-class Gelu(Function):
+class Gelu(KernelFunction):
     @staticmethod
     def forward(ctx, x, approximate="none"):
-        ctx.kernels = kernels.current()
         ctx.approximate = approximate
         ctx.save_for_backward(x)
         return ctx.kernels.gelu_forward(x, approximate)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
-        return (ctx.kernels.gelu_backward(x, grad, ctx.approximate),)
+        return (ctx.kernels.gelu_backward(x, grad_out, ctx.approximate),)
 
 
 def gelu(x, approximate="none"):

@@ -13,7 +13,7 @@ The method: ``im2col`` copies the window under every output pixel into a row,
 (N*Ho*Wo, kh*kw*C_in) rows in all, and one BLAS matmul with the weight gives
 every output channel at every pixel. With groups, the rows and the weight are
 split into `groups` slices along the channels and multiplied as one batched
-matmul. Backward: grad_weight = rowsᵀ @ grad_y, grad_rows = grad_y @ weightᵀ,
+matmul. Backward: grad_weight = rowsᵀ @ grad_out, grad_rows = grad_out @ weightᵀ,
 and ``col2im`` adds each row entry back onto the pixel it came from. The rows
 are rebuilt from x in backward rather than saved: they are kh*kw times the size
 of x.
@@ -26,8 +26,10 @@ from numbers import Integral
 
 import numpy as np
 
-from .. import kernels
-from ..autograd import Function, as_tensor
+from ..autograd import as_tensor, as_tensor_or_none
+from ..kernels.reference import same_padding
+from .kernel_function import KernelFunction
+from .linalg import as_rows
 
 
 def _is_int(value):
@@ -59,7 +61,7 @@ def conv_padding(padding, kernel_size, stride):
             raise ValueError(f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
         if stride != (1, 1):
             raise ValueError(f"padding='same' needs stride 1 (as in PyTorch), got stride {stride}")
-        return tuple(kernels.reference.same_padding(k) for k in kernel_size)
+        return tuple(same_padding(k) for k in kernel_size)
     rows, cols = as_pair(padding, "conv2d: padding", 0)
     return (rows, rows), (cols, cols)
 
@@ -117,11 +119,10 @@ def _ungrouped_output(grouped, out_shape):
     return grouped.transpose(1, 0, 2).reshape(out_shape)
 
 
-class Conv2d(Function):
+class Conv2d(KernelFunction):
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, groups):
         check_conv2d_shapes(x, weight, bias, groups)
-        ctx.kernels = kernels.current()
         ctx.geometry = (weight.shape[:2], stride, padding)
         ctx.groups, ctx.has_bias = groups, bias is not None
         cols = ctx.kernels.im2col(x, *ctx.geometry)
@@ -133,16 +134,16 @@ class Conv2d(Function):
         return y
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_out):
         x, weight = ctx.saved_tensors
         needs, groups = ctx.needs_input_grad, ctx.groups
         # (N, Ho, Wo, C_out) -> (groups, M, C_out/groups), the layout of the forward product
         grad_grouped = np.ascontiguousarray(
-            grad.reshape(-1, groups, weight.shape[3] // groups).transpose(1, 0, 2))
+            grad_out.reshape(-1, groups, weight.shape[3] // groups).transpose(1, 0, 2))
         grad_x = grad_w = None
         if needs[0]:
             grad_rows = np.matmul(grad_grouped, _grouped_weight(weight, groups).transpose(0, 2, 1))
-            cols_shape = grad.shape[:3] + weight.shape[:2] + (x.shape[3],)
+            cols_shape = grad_out.shape[:3] + weight.shape[:2] + (x.shape[3],)
             grad_cols = _ungrouped_cols(grad_rows, cols_shape)
             grad_x = ctx.kernels.col2im(grad_cols, x.shape, *ctx.geometry)
         if needs[1]:
@@ -150,7 +151,7 @@ class Conv2d(Function):
             grad_w = _ungrouped_weight(np.matmul(rows.transpose(0, 2, 1), grad_grouped), weight.shape)
         if not ctx.has_bias:
             return grad_x, grad_w
-        grad_b = grad.reshape(-1, grad.shape[-1]).sum(axis=0) if needs[2] else None
+        grad_b = as_rows(grad_out).sum(axis=0) if needs[2] else None
         return grad_x, grad_w, grad_b
 
 
@@ -165,8 +166,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, groups=1):
     conv). Equal to ``torch.nn.functional.conv2d`` on NCHW tensors with the weight
     permuted by ``transpose(3, 2, 0, 1)``.
     """
-    x, weight = as_tensor(x), as_tensor(weight)
-    bias = None if bias is None else as_tensor(bias)
+    x, weight, bias = as_tensor(x), as_tensor(weight), as_tensor_or_none(bias)
     if weight.ndim == 4 and (weight.shape[0] < 1 or weight.shape[1] < 1):
         raise ValueError(f"conv2d: kernel size must be at least 1x1, got weight {weight.shape}")
     stride = as_pair(stride, "conv2d: stride", 1)

@@ -32,9 +32,9 @@ class Dropout(Function):
         return x * scaled_mask
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (scaled_mask,) = ctx.saved_tensors
-        return (g * scaled_mask,)
+        return (grad_out * scaled_mask,)
 
 
 def dropout(x, p=0.5, training=True):

@@ -22,6 +22,18 @@ def _check_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> None:
         ) from None
 
 
+def _pair(a, b):
+    """Make both operands Tensors; plain numbers take the dtype of the Tensor one."""
+    if isinstance(a, Tensor):
+        return a, _const_like(b, a)
+    return _const_like(a, b), b
+
+
+def _const_like(x, like: Tensor) -> Tensor:
+    """Wrap a Python number or array as a constant of `like`'s dtype (no upcast)."""
+    return as_tensor(x, dtype=like.dtype)
+
+
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
@@ -29,8 +41,13 @@ class Add(Function):
         return a + b
 
     @staticmethod
-    def backward(ctx, g):
-        return g, g
+    def backward(ctx, grad_out):
+        return grad_out, grad_out
+
+
+def add(a, b):
+    a, b = _pair(a, b)
+    return Add.apply(a, b)
 
 
 class Sub(Function):
@@ -40,8 +57,13 @@ class Sub(Function):
         return a - b
 
     @staticmethod
-    def backward(ctx, g):
-        return g, -g
+    def backward(ctx, grad_out):
+        return grad_out, -grad_out
+
+
+def sub(a, b):
+    a, b = _pair(a, b)
+    return Sub.apply(a, b)
 
 
 class Mul(Function):
@@ -52,9 +74,14 @@ class Mul(Function):
         return a * b
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a, b = ctx.saved_tensors
-        return g * b, g * a
+        return grad_out * b, grad_out * a
+
+
+def mul(a, b):
+    a, b = _pair(a, b)
+    return Mul.apply(a, b)
 
 
 class Div(Function):
@@ -65,9 +92,14 @@ class Div(Function):
         return a / b
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a, b = ctx.saved_tensors
-        return g / b, -g * a / (b * b)
+        return grad_out / b, -grad_out * a / (b * b)
+
+
+def div(a, b):
+    a, b = _pair(a, b)
+    return Div.apply(a, b)
 
 
 class Neg(Function):
@@ -76,8 +108,12 @@ class Neg(Function):
         return -a
 
     @staticmethod
-    def backward(ctx, g):
-        return (-g,)
+    def backward(ctx, grad_out):
+        return (-grad_out,)
+
+
+def neg(a):
+    return Neg.apply(a)
 
 
 class Pow(Function):
@@ -91,14 +127,21 @@ class Pow(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a, b, out = ctx.saved_tensors
-        grad_a = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        grad_a = grad_out * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
         grad_b = None
         if len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]:
             # d(a^b)/db = a^b log a, defined for a > 0.
-            grad_b = g * out * np.log(np.where(a > 0, a, 1))
+            grad_b = grad_out * out * np.log(np.where(a > 0, a, 1))
         return (grad_a, grad_b)[: len(ctx.needs_input_grad)]
+
+
+def pow(a, b):
+    a, b = _pair(a, b)
+    if not b.requires_grad:
+        return Pow.apply(a, b.data)
+    return Pow.apply(a, b)
 
 
 class Exp(Function):
@@ -109,9 +152,13 @@ class Exp(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (out,) = ctx.saved_tensors
-        return (g * out,)
+        return (grad_out * out,)
+
+
+def exp(a):
+    return Exp.apply(a)
 
 
 class Log(Function):
@@ -121,9 +168,13 @@ class Log(Function):
         return np.log(a)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (a,) = ctx.saved_tensors
-        return (g / a,)
+        return (grad_out / a,)
+
+
+def log(a):
+    return Log.apply(a)
 
 
 class Sqrt(Function):
@@ -134,9 +185,13 @@ class Sqrt(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (out,) = ctx.saved_tensors
-        return (g / (2 * out),)
+        return (grad_out / (2 * out),)
+
+
+def sqrt(a):
+    return Sqrt.apply(a)
 
 
 class Tanh(Function):
@@ -147,9 +202,13 @@ class Tanh(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (out,) = ctx.saved_tensors
-        return (g * (1 - out * out),)
+        return (grad_out * (1 - out * out),)
+
+
+def tanh(a):
+    return Tanh.apply(a)
 
 
 class ReLU(Function):
@@ -160,9 +219,13 @@ class ReLU(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (out,) = ctx.saved_tensors
-        return (g * (out > 0),)
+        return (grad_out * (out > 0),)
+
+
+def relu(a):
+    return ReLU.apply(a)
 
 
 class Sigmoid(Function):
@@ -176,9 +239,14 @@ class Sigmoid(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (out,) = ctx.saved_tensors
-        return (g * out * (1 - out),)
+        return (grad_out * out * (1 - out),)
+
+
+def sigmoid(a):
+    """Logistic function 1 / (1 + exp(-a)), stable for any |a|."""
+    return Sigmoid.apply(as_tensor(a))
 
 
 class LeakyReLU(Function):
@@ -192,9 +260,14 @@ class LeakyReLU(Function):
         return np.where(positive, a, a * ctx.slope)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (positive,) = ctx.saved_tensors
-        return (np.where(positive, g, g * ctx.slope),)
+        return (np.where(positive, grad_out, grad_out * ctx.slope),)
+
+
+def leaky_relu(a, negative_slope=0.01):
+    """a where a > 0, negative_slope * a elsewhere (torch.nn.functional.leaky_relu)."""
+    return LeakyReLU.apply(as_tensor(a), negative_slope=negative_slope)
 
 
 class Abs(Function):
@@ -206,9 +279,20 @@ class Abs(Function):
         return np.abs(a)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (a,) = ctx.saved_tensors
-        return (g * np.sign(a),)
+        return (grad_out * np.sign(a),)
+
+
+def abs(a):
+    """Element-wise absolute value (gradient 0 at 0)."""
+    return Abs.apply(as_tensor(a))
+
+
+def _split_by_winner(grad_out, a_wins, tie):
+    """Gradients of (a, b) for a max/min: all to the winner, half each on a tie."""
+    share_a = np.where(a_wins, 1.0, np.where(tie, 0.5, 0.0)).astype(grad_out.dtype)
+    return grad_out * share_a, grad_out * (1 - share_a)
 
 
 class Maximum(Function):
@@ -225,9 +309,15 @@ class Maximum(Function):
         return np.maximum(a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a, b = ctx.saved_tensors
-        return _split_by_winner(g, a > b, a == b)
+        return _split_by_winner(grad_out, a > b, a == b)
+
+
+def maximum(a, b):
+    """Element-wise maximum of a and b, broadcast together; ties share the gradient."""
+    a, b = _pair(a, b)
+    return Maximum.apply(a, b)
 
 
 class Minimum(Function):
@@ -240,15 +330,15 @@ class Minimum(Function):
         return np.minimum(a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a, b = ctx.saved_tensors
-        return _split_by_winner(g, a < b, a == b)
+        return _split_by_winner(grad_out, a < b, a == b)
 
 
-def _split_by_winner(g, a_wins, tie):
-    """Gradients of (a, b) for a max/min: all to the winner, half each on a tie."""
-    share_a = np.where(a_wins, 1.0, np.where(tie, 0.5, 0.0)).astype(g.dtype)
-    return g * share_a, g * (1 - share_a)
+def minimum(a, b):
+    """Element-wise minimum of a and b, broadcast together; ties share the gradient."""
+    a, b = _pair(a, b)
+    return Minimum.apply(a, b)
 
 
 class Clip(Function):
@@ -266,92 +356,9 @@ class Clip(Function):
         return np.clip(a, min, max).astype(a.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (inside,) = ctx.saved_tensors
-        return (g * inside,)
-
-
-def _const_like(x, like: Tensor) -> Tensor:
-    """Wrap a Python number or array as a constant of `like`'s dtype (no upcast)."""
-    return as_tensor(x, dtype=like.dtype)
-
-
-def add(a, b):
-    a, b = _pair(a, b)
-    return Add.apply(a, b)
-
-
-def sub(a, b):
-    a, b = _pair(a, b)
-    return Sub.apply(a, b)
-
-
-def mul(a, b):
-    a, b = _pair(a, b)
-    return Mul.apply(a, b)
-
-
-def div(a, b):
-    a, b = _pair(a, b)
-    return Div.apply(a, b)
-
-
-def neg(a):
-    return Neg.apply(a)
-
-
-def pow(a, b):
-    a, b = _pair(a, b)
-    if not b.requires_grad:
-        return Pow.apply(a, b.data)
-    return Pow.apply(a, b)
-
-
-def exp(a):
-    return Exp.apply(a)
-
-
-def log(a):
-    return Log.apply(a)
-
-
-def sqrt(a):
-    return Sqrt.apply(a)
-
-
-def tanh(a):
-    return Tanh.apply(a)
-
-
-def relu(a):
-    return ReLU.apply(a)
-
-
-def sigmoid(a):
-    """Logistic function 1 / (1 + exp(-a)), stable for any |a|."""
-    return Sigmoid.apply(as_tensor(a))
-
-
-def leaky_relu(a, negative_slope=0.01):
-    """a where a > 0, negative_slope * a elsewhere (torch.nn.functional.leaky_relu)."""
-    return LeakyReLU.apply(as_tensor(a), negative_slope=negative_slope)
-
-
-def abs(a):
-    """Element-wise absolute value (gradient 0 at 0)."""
-    return Abs.apply(as_tensor(a))
-
-
-def maximum(a, b):
-    """Element-wise maximum of a and b, broadcast together; ties share the gradient."""
-    a, b = _pair(a, b)
-    return Maximum.apply(a, b)
-
-
-def minimum(a, b):
-    """Element-wise minimum of a and b, broadcast together; ties share the gradient."""
-    a, b = _pair(a, b)
-    return Minimum.apply(a, b)
+        return (grad_out * inside,)
 
 
 def clip(a, min=None, max=None):
@@ -383,10 +390,3 @@ def _bound_array(value, like: Tensor, name: str):
             f"{like.shape}"
         ) from None
     return value
-
-
-def _pair(a, b):
-    """Make both operands Tensors; plain numbers take the dtype of the Tensor one."""
-    if isinstance(a, Tensor):
-        return a, _const_like(b, a)
-    return _const_like(a, b), b

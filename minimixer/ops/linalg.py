@@ -19,7 +19,7 @@ axis or along the token axis) is a single Function.
 
 import numpy as np
 
-from ..autograd import Function, as_tensor
+from ..autograd import Function, as_tensor, as_tensor_or_none
 from .elementwise import _pair
 
 
@@ -40,58 +40,63 @@ class MatMul(Function):
         return np.matmul(a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a, b = ctx.saved_tensors
         # Promote 1-D operands as forward did (a (K,) is a row (1, K), b (K,) a column
-        # (K, 1)) and give g back the axes their products dropped.
+        # (K, 1)) and give grad_out back the axes their products dropped.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         if b.ndim == 1:
-            g = g[..., None]
+            grad_out = grad_out[..., None]
         if a.ndim == 1:
-            g = g[..., None, :]
+            grad_out = grad_out[..., None, :]
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_a = np.matmul(g, _swap_last(b2))
+            grad_a = np.matmul(grad_out, _swap_last(b2))
             grad_a = grad_a[..., 0, :] if a.ndim == 1 else grad_a
         if ctx.needs_input_grad[1]:
-            grad_b = np.matmul(_swap_last(a2), g)
+            grad_b = np.matmul(_swap_last(a2), grad_out)
             grad_b = grad_b[..., :, 0] if b.ndim == 1 else grad_b
         return grad_a, grad_b
 
 
-def _as_rows(x: np.ndarray) -> np.ndarray:
-    """(..., K) -> (rows, K). The row count is spelled out: -1 is ambiguous when K = 0."""
+def as_rows(x: np.ndarray) -> np.ndarray:
+    """View (..., K) as (rows, K), every leading axis flattened into the row count.
+
+    A copy only if x is not contiguous. The row count is spelled out: -1 is
+    ambiguous when K = 0.
+    """
     return x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1])
 
 
 class RowsTimesMatrix(Function):
     """x (..., K) @ w (K, M) [+ b (M,)]: every leading axis flattened into rows.
 
-    With a bias this is a whole Linear layer (or 1x1 convolution) in one Function:
-    the bias is added in place into the fresh product, so no second (rows, M)
-    array is allocated, and its gradient is the column sum of the upstream one.
+    With a bias this is a whole Linear layer in one Function (also a 1x1 convolution,
+    and a patch embedding on the patchified image): the bias is added in place into
+    the fresh product, so no second (rows, M) array is allocated, and its gradient is
+    the column sum of the upstream one.
     """
 
     @staticmethod
     def forward(ctx, x, w, b=None):
         ctx.has_bias = b is not None
         ctx.save_for_backward(x, w)
-        y = _as_rows(x) @ w
+        y = as_rows(x) @ w
         if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + (w.shape[1],))
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         x, w = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        rows_g = _as_rows(g)
-        grad_x = (rows_g @ w.T).reshape(x.shape) if needs[0] else None
-        grad_w = _as_rows(x).T @ rows_g if needs[1] else None
+        grad_rows = as_rows(grad_out)
+        grad_x = (grad_rows @ w.T).reshape(x.shape) if needs[0] else None
+        grad_w = as_rows(x).T @ grad_rows if needs[1] else None
         if not ctx.has_bias:
             return grad_x, grad_w
-        return grad_x, grad_w, (rows_g.sum(axis=0) if needs[2] else None)
+        return grad_x, grad_w, (grad_rows.sum(axis=0) if needs[2] else None)
 
 
 class MatrixTimesStack(Function):
@@ -108,15 +113,15 @@ class MatrixTimesStack(Function):
         return y
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         w, x = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        grad_w = _sum_of_products(g, x) if needs[0] else None
-        grad_x = np.matmul(w.T, g) if needs[1] else None
+        grad_w = _sum_of_products(grad_out, x) if needs[0] else None
+        grad_x = np.matmul(w.T, grad_out) if needs[1] else None
         if not ctx.has_bias:
             return grad_w, grad_x
         summed = tuple(range(x.ndim - 2)) + (x.ndim - 1,)  # batch axes and C
-        return grad_w, grad_x, (g.sum(axis=summed) if needs[2] else None)
+        return grad_w, grad_x, (grad_out.sum(axis=summed) if needs[2] else None)
 
 
 def _sum_of_products(g: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -150,8 +155,7 @@ def linear(x, weight, bias=None, axis=-1):
     axis=-2 (MLP-Mixer's tokens): weightᵀ @ each (K, C) slice + bias per row, which
     equals transposing, applying the layer and transposing back, without the copies.
     """
-    x, weight = as_tensor(x), as_tensor(weight)
-    bias = None if bias is None else as_tensor(bias)
+    x, weight, bias = as_tensor(x), as_tensor(weight), as_tensor_or_none(bias)
     if axis not in (-1, -2) or x.ndim < (-axis):
         raise ValueError(f"linear: axis must be -1 or -2 of an input with enough axes, "
                          f"got axis={axis} for shape {x.shape}")

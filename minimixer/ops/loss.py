@@ -18,9 +18,10 @@ mse_loss is the mean (or sum, or each) of (input - target) ** 2.
 
 import numpy as np
 
-from .. import kernels
 from ..autograd import Function, Tensor, as_tensor
-from ..kernels.reference import check_reduction, reduce_rows, row_weights
+from ..kernels._checks import check_reduction
+from ..kernels.reference import reduce_rows, row_weights
+from .kernel_function import KernelFunction
 from .softmax import _log_softmax
 
 
@@ -34,12 +35,11 @@ def _label_array(labels):
     return np.asarray(labels)
 
 
-class CrossEntropy(Function):
+class CrossEntropy(KernelFunction):
     """Cross-entropy against class indices (fused softmax + NLL kernels)."""
 
     @staticmethod
     def forward(ctx, logits, labels=None, label_smoothing=0.0, reduction="mean"):
-        ctx.kernels = kernels.current()
         loss, probs = ctx.kernels.softmax_cross_entropy_forward(logits, labels, label_smoothing,
                                                                 reduction)
         ctx.labels, ctx.label_smoothing, ctx.reduction = labels, label_smoothing, reduction
@@ -47,10 +47,10 @@ class CrossEntropy(Function):
         return loss
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_out):
         (probs,) = ctx.saved_tensors
         return (ctx.kernels.softmax_cross_entropy_backward(probs, ctx.labels, ctx.label_smoothing,
-                                                           grad, ctx.reduction),)
+                                                           grad_out, ctx.reduction),)
 
 
 class SoftTargetCrossEntropy(Function):
@@ -78,9 +78,9 @@ class SoftTargetCrossEntropy(Function):
         return reduce_rows(-terms.sum(axis=1), reduction).astype(logits.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_out):
         log_probs, target = ctx.saved_tensors
-        weights = row_weights(grad, len(log_probs), ctx.reduction, log_probs.dtype)
+        weights = row_weights(grad_out, len(log_probs), ctx.reduction, log_probs.dtype)
         grad_logits = grad_target = None
         if ctx.needs_input_grad[0]:
             grad_logits = (np.exp(log_probs) * target.sum(axis=1, keepdims=True) - target) * weights
@@ -152,11 +152,11 @@ class MSELoss(Function):
         return np.asarray(total, dtype=input.dtype)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_out):
         (diff,) = ctx.saved_tensors
         if ctx.reduction == "mean":
-            grad = grad / diff.dtype.type(diff.size)
-        grad_input = 2 * diff * grad
+            grad_out = grad_out / diff.dtype.type(diff.size)
+        grad_input = 2 * diff * grad_out
         return grad_input, (-grad_input if ctx.needs_input_grad[1] else None)
 
 

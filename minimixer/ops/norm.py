@@ -10,12 +10,9 @@ are a few NumPy lines here.
 
 import numpy as np
 
-from .. import kernels
-from ..autograd import Function, Tensor, as_tensor
-
-
-def _optional_tensor(x):
-    return None if x is None else as_tensor(x)
+from ..autograd import Tensor, as_tensor, as_tensor_or_none
+from .kernel_function import KernelFunction
+from .linalg import as_rows
 
 
 def _affine_or_identity(weight, bias, channels, dtype):
@@ -42,11 +39,10 @@ def _check_channels(name, x, weight, bias):
             raise ValueError(f"{name}: {label} must have shape ({channels},), got {p.shape}")
 
 
-class LayerNorm(Function):
+class LayerNorm(KernelFunction):
     @staticmethod
     def forward(ctx, x, weight, bias, eps=1e-5):
         _check_channels("layer_norm", x, weight, bias)
-        ctx.kernels = kernels.current()
         ctx.has_weight, ctx.has_bias = weight is not None, bias is not None
         gamma, beta = _affine_or_identity(weight, bias, x.shape[-1], x.dtype)
         y, mean, rstd = ctx.kernels.layer_norm_forward(x, gamma, beta, eps)
@@ -54,9 +50,9 @@ class LayerNorm(Function):
         return y
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_out):
         x, gamma, mean, rstd = ctx.saved_tensors
-        grad_x, grad_gamma, grad_beta = ctx.kernels.layer_norm_backward(grad, x, gamma, mean, rstd)
+        grad_x, grad_gamma, grad_beta = ctx.kernels.layer_norm_backward(grad_out, x, gamma, mean, rstd)
         return _grads_for_present(ctx, grad_x, grad_gamma, grad_beta)
 
 
@@ -66,10 +62,10 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
     weight and bias have shape (C,); None means no scale / no shift. var is the
     biased variance, as in PyTorch's F.layer_norm(x, (C,), weight, bias, eps).
     """
-    return LayerNorm.apply(as_tensor(x), _optional_tensor(weight), _optional_tensor(bias), eps=eps)
+    return LayerNorm.apply(as_tensor(x), as_tensor_or_none(weight), as_tensor_or_none(bias), eps=eps)
 
 
-class BatchNormTraining(Function):
+class BatchNormTraining(KernelFunction):
     """Batch statistics; updates the running statistics (in place) during forward."""
 
     @staticmethod
@@ -80,7 +76,6 @@ class BatchNormTraining(Function):
             raise ValueError(
                 f"batch_norm: training needs more than one value per channel, got input {x.shape}"
             )
-        ctx.kernels = kernels.current()
         ctx.has_weight, ctx.has_bias = weight is not None, bias is not None
         gamma, beta = _affine_or_identity(weight, bias, x.shape[-1], x.dtype)
         y, mean, rstd, var = ctx.kernels.batch_norm_forward(x, gamma, beta, eps)
@@ -94,13 +89,13 @@ class BatchNormTraining(Function):
         return y
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_out):
         x, gamma, mean, rstd = ctx.saved_tensors
-        grad_x, grad_gamma, grad_beta = ctx.kernels.batch_norm_backward(grad, x, gamma, mean, rstd)
+        grad_x, grad_gamma, grad_beta = ctx.kernels.batch_norm_backward(grad_out, x, gamma, mean, rstd)
         return _grads_for_present(ctx, grad_x, grad_gamma, grad_beta)
 
 
-class BatchNormEvaluation(Function):
+class BatchNormEvaluation(KernelFunction):
     """Fixed statistics: y = (x - running_mean) * rstd * weight + bias, rstd = 1/sqrt(var + eps)."""
 
     @staticmethod
@@ -111,16 +106,14 @@ class BatchNormEvaluation(Function):
         mean = np.asarray(running_mean, x.dtype)
         rstd = (1 / np.sqrt(np.asarray(running_var, x.dtype) + eps)).astype(x.dtype)
         ctx.save_for_backward(x, gamma, mean, rstd)
-        return kernels.current().batch_norm_apply(x, mean, rstd * gamma, beta)
+        return ctx.kernels.batch_norm_apply(x, mean, rstd * gamma, beta)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_out):
         x, gamma, mean, rstd = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        channels = x.shape[-1]
-        grad_x = grad * (rstd * gamma) if needs[0] else None
-        grad_gamma = ((x - mean) * rstd * grad).reshape(-1, channels).sum(axis=0)
-        grad_beta = grad.reshape(-1, channels).sum(axis=0)
+        grad_x = grad_out * (rstd * gamma) if ctx.needs_input_grad[0] else None
+        grad_gamma = as_rows((x - mean) * rstd * grad_out).sum(axis=0)
+        grad_beta = as_rows(grad_out).sum(axis=0)
         return _grads_for_present(ctx, grad_x, grad_gamma, grad_beta)
 
 
@@ -137,7 +130,7 @@ def batch_norm(x, weight, bias, running_mean, running_var, training, momentum=0.
     with the *unbiased* variance (n / (n - 1)), exactly as PyTorch. Either may be
     None to skip tracking. training=False: normalise with the running statistics.
     """
-    x, weight, bias = as_tensor(x), _optional_tensor(weight), _optional_tensor(bias)
+    x, weight, bias = as_tensor(x), as_tensor_or_none(weight), as_tensor_or_none(bias)
     running_mean, running_var = _buffer(running_mean), _buffer(running_var)
     if training:
         return BatchNormTraining.apply(x, weight, bias, running_mean=running_mean,

@@ -15,9 +15,9 @@ maximum; average pooling pads with zeros and always divides by kh * kw
 
 import numpy as np
 
-from .. import kernels
 from ..autograd import Function, as_tensor
 from .conv2d import as_pair
+from .kernel_function import KernelFunction
 
 
 class GlobalAvgPool(Function):
@@ -32,12 +32,12 @@ class GlobalAvgPool(Function):
         return x.mean(axis=tuple(range(1, x.ndim - 1)))
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_out):
         # every position contributed 1/count of the mean
         shape = ctx.shape
         count = int(np.prod(shape[1:-1]))
-        grad_x = np.empty(shape, dtype=grad.dtype)
-        grad_x[...] = (grad / count).reshape(shape[0], *([1] * (len(shape) - 2)), shape[-1])
+        grad_x = np.empty(shape, dtype=grad_out.dtype)
+        grad_x[...] = (grad_out / count).reshape(shape[0], *([1] * (len(shape) - 2)), shape[-1])
         return (grad_x,)
 
 
@@ -61,29 +61,18 @@ def _pool_geometry(name, x, kernel_size, stride, padding):
     return kernel_size, stride, ((pad[0], pad[0]), (pad[1], pad[1]))
 
 
-class MaxPool2d(Function):
+class MaxPool2d(KernelFunction):
     @staticmethod
     def forward(ctx, x, geometry):
-        ctx.kernels, ctx.geometry, ctx.input_shape = kernels.current(), geometry, x.shape
+        ctx.geometry, ctx.input_shape = geometry, x.shape
         y, taps = ctx.kernels.max_pool2d_forward(x, *geometry)
         ctx.save_for_backward(taps)
         return y
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_out):
         (taps,) = ctx.saved_tensors
-        return (ctx.kernels.max_pool2d_backward(grad, taps, ctx.input_shape, *ctx.geometry),)
-
-
-class AvgPool2d(Function):
-    @staticmethod
-    def forward(ctx, x, geometry):
-        ctx.kernels, ctx.geometry, ctx.input_shape = kernels.current(), geometry, x.shape
-        return ctx.kernels.avg_pool2d_forward(x, *geometry)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return (ctx.kernels.avg_pool2d_backward(grad, ctx.input_shape, *ctx.geometry),)
+        return (ctx.kernels.max_pool2d_backward(grad_out, taps, ctx.input_shape, *ctx.geometry),)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):
@@ -96,6 +85,17 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     x = as_tensor(x)
     geometry = _pool_geometry("max_pool2d", x, kernel_size, stride, padding)
     return MaxPool2d.apply(x, geometry)
+
+
+class AvgPool2d(KernelFunction):
+    @staticmethod
+    def forward(ctx, x, geometry):
+        ctx.geometry, ctx.input_shape = geometry, x.shape
+        return ctx.kernels.avg_pool2d_forward(x, *geometry)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (ctx.kernels.avg_pool2d_backward(grad_out, ctx.input_shape, *ctx.geometry),)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):

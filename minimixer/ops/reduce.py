@@ -10,9 +10,9 @@ from ..autograd import Function
 from .axes import normalise_axes
 
 
-def _restore_reduced_axes(g: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
-    """Re-insert the reduced axes (as length 1) so `g` broadcasts against the input."""
-    return g if keepdims else np.expand_dims(g, axes)
+def _restore_reduced_axes(grad_out: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
+    """Re-insert the reduced axes (as length 1) so `grad_out` broadcasts against the input."""
+    return grad_out if keepdims else np.expand_dims(grad_out, axes)
 
 
 class Sum(Function):
@@ -22,9 +22,13 @@ class Sum(Function):
         return np.asarray(a.sum(axis=ctx.axes, keepdims=keepdims))
 
     @staticmethod
-    def backward(ctx, g):
-        g = _restore_reduced_axes(g, ctx.axes, ctx.keepdims)
-        return (np.broadcast_to(g, ctx.shape),)
+    def backward(ctx, grad_out):
+        grad_out = _restore_reduced_axes(grad_out, ctx.axes, ctx.keepdims)
+        return (np.broadcast_to(grad_out, ctx.shape),)
+
+
+def sum(a, axis=None, keepdims=False):
+    return Sum.apply(a, axis=axis, keepdims=keepdims)
 
 
 class Mean(Function):
@@ -37,9 +41,13 @@ class Mean(Function):
             return np.asarray(total / a.dtype.type(ctx.count))
 
     @staticmethod
-    def backward(ctx, g):
-        g = _restore_reduced_axes(g, ctx.axes, ctx.keepdims) / (ctx.count or 1)
-        return (np.broadcast_to(g, ctx.shape),)
+    def backward(ctx, grad_out):
+        grad_out = _restore_reduced_axes(grad_out, ctx.axes, ctx.keepdims) / (ctx.count or 1)
+        return (np.broadcast_to(grad_out, ctx.shape),)
+
+
+def mean(a, axis=None, keepdims=False):
+    return Mean.apply(a, axis=axis, keepdims=keepdims)
 
 
 class Max(Function):
@@ -53,19 +61,11 @@ class Max(Function):
         return out if keepdims else np.squeeze(out, axis=ctx.axes)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         a, out = ctx.saved_tensors
         winners = (a == out).astype(a.dtype)
         winners /= winners.sum(axis=ctx.axes, keepdims=True)
-        return (winners * _restore_reduced_axes(g, ctx.axes, ctx.keepdims),)
-
-
-def sum(a, axis=None, keepdims=False):
-    return Sum.apply(a, axis=axis, keepdims=keepdims)
-
-
-def mean(a, axis=None, keepdims=False):
-    return Mean.apply(a, axis=axis, keepdims=keepdims)
+        return (winners * _restore_reduced_axes(grad_out, ctx.axes, ctx.keepdims),)
 
 
 def max(a, axis=None, keepdims=False):

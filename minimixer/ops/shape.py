@@ -12,6 +12,11 @@ from ..autograd import Function, Tensor
 from .axes import normalise_axis
 
 
+def _axes_argument(axes):
+    """Accept both `f(x, 1, 2)` and `f(x, (1, 2))`."""
+    return axes[0] if len(axes) == 1 and not np.isscalar(axes[0]) else axes
+
+
 class Reshape(Function):
     @staticmethod
     def forward(ctx, a, shape):
@@ -22,76 +27,8 @@ class Reshape(Function):
             raise ValueError(f"reshape: cannot reshape {a.shape} into {tuple(shape)}") from None
 
     @staticmethod
-    def backward(ctx, g):
-        return (g.reshape(ctx.shape),)
-
-
-class Permute(Function):
-    @staticmethod
-    def forward(ctx, a, axes):
-        axes = tuple(normalise_axis("permute", ax, a.ndim) for ax in axes)
-        if sorted(axes) != list(range(a.ndim)):
-            raise ValueError(f"permute: axes {axes} are not a permutation for shape {a.shape}")
-        ctx.axes = axes
-        return a.transpose(axes)
-
-    @staticmethod
-    def backward(ctx, g):
-        return (g.transpose(np.argsort(ctx.axes)),)
-
-
-class GetItem(Function):
-    @staticmethod
-    def forward(ctx, a, index):
-        ctx.shape, ctx.index = a.shape, index
-        return np.asarray(a[index])
-
-    @staticmethod
-    def backward(ctx, g):
-        grad = np.zeros(ctx.shape, dtype=g.dtype)
-        np.add.at(grad, ctx.index, g)  # add.at handles repeated indices correctly
-        return (grad,)
-
-
-class Concatenate(Function):
-    @staticmethod
-    def forward(ctx, *arrays, axis=0):
-        if not arrays:
-            raise ValueError("concatenate: expected at least one tensor")
-        axis = normalise_axis("concatenate", axis, arrays[0].ndim)
-        try:
-            out = np.concatenate(arrays, axis=axis)
-        except ValueError:
-            shapes = " and ".join(str(a.shape) for a in arrays)
-            raise ValueError(f"concatenate: shapes {shapes} do not match off axis {axis}") from None
-        ctx.axis = axis
-        ctx.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        return tuple(np.split(g, ctx.splits, axis=ctx.axis))
-
-
-class Stack(Function):
-    @staticmethod
-    def forward(ctx, *arrays, axis=0):
-        if not arrays:
-            raise ValueError("stack: expected at least one tensor")
-        shapes = {a.shape for a in arrays}
-        if len(shapes) != 1:
-            raise ValueError(f"stack: all tensors must have one shape, got {sorted(shapes)}")
-        ctx.axis = normalise_axis("stack", axis, arrays[0].ndim + 1)
-        return np.stack(arrays, axis=ctx.axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        return tuple(np.moveaxis(g, ctx.axis, 0))
-
-
-def _axes_argument(axes):
-    """Accept both `f(x, 1, 2)` and `f(x, (1, 2))`."""
-    return axes[0] if len(axes) == 1 and not np.isscalar(axes[0]) else axes
+    def backward(ctx, grad_out):
+        return (grad_out.reshape(ctx.shape),)
 
 
 def reshape(a, *shape):
@@ -128,6 +65,20 @@ def unsqueeze(a, axis):
     return reshape(a, shape[:axis] + (1,) + shape[axis:])
 
 
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, a, axes):
+        axes = tuple(normalise_axis("permute", ax, a.ndim) for ax in axes)
+        if sorted(axes) != list(range(a.ndim)):
+            raise ValueError(f"permute: axes {axes} are not a permutation for shape {a.shape}")
+        ctx.axes = axes
+        return a.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (grad_out.transpose(np.argsort(ctx.axes)),)
+
+
 def permute(a, *axes):
     """Reorder all axes: output axis i is input axis axes[i] (negative axes allowed)."""
     return Permute.apply(a, tuple(_axes_argument(axes)))
@@ -150,6 +101,19 @@ def transpose(a, *axes):
     return Permute.apply(a, tuple(axes))
 
 
+class GetItem(Function):
+    @staticmethod
+    def forward(ctx, a, index):
+        ctx.shape, ctx.index = a.shape, index
+        return np.asarray(a[index])
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grad_a = np.zeros(ctx.shape, dtype=grad_out.dtype)
+        np.add.at(grad_a, ctx.index, grad_out)  # add.at handles repeated indices correctly
+        return (grad_a,)
+
+
 def _index_array(index) -> np.ndarray:
     """A Tensor used as an index: whole numbers become an int64 array."""
     values = index.data
@@ -167,9 +131,45 @@ def getitem(a, index):
     return GetItem.apply(a, index)
 
 
+class Concatenate(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        if not arrays:
+            raise ValueError("concatenate: expected at least one tensor")
+        axis = normalise_axis("concatenate", axis, arrays[0].ndim)
+        try:
+            out = np.concatenate(arrays, axis=axis)
+        except ValueError:
+            shapes = " and ".join(str(a.shape) for a in arrays)
+            raise ValueError(f"concatenate: shapes {shapes} do not match off axis {axis}") from None
+        ctx.axis = axis
+        ctx.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return tuple(np.split(grad_out, ctx.splits, axis=ctx.axis))
+
+
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis (`torch.cat`)."""
     return Concatenate.apply(*tensors, axis=axis)
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        if not arrays:
+            raise ValueError("stack: expected at least one tensor")
+        shapes = {a.shape for a in arrays}
+        if len(shapes) != 1:
+            raise ValueError(f"stack: all tensors must have one shape, got {sorted(shapes)}")
+        ctx.axis = normalise_axis("stack", axis, arrays[0].ndim + 1)
+        return np.stack(arrays, axis=ctx.axis)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return tuple(np.moveaxis(grad_out, ctx.axis, 0))
 
 
 def stack(tensors, axis=0):

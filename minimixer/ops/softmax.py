@@ -54,10 +54,15 @@ class Softmax(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        # Jacobian-vector product: s * (g - sum(g * s)).
+    def backward(ctx, grad_out):
+        # Jacobian-vector product: s * (grad_out - sum(grad_out * s)).
         (s,) = ctx.saved_tensors
-        return (s * (g - (g * s).sum(axis=ctx.axes, keepdims=True)),)
+        return (s * (grad_out - (grad_out * s).sum(axis=ctx.axes, keepdims=True)),)
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along `axis`: each slice becomes a probability vector."""
+    return Softmax.apply(as_tensor(x), axis=axis)
 
 
 class LogSoftmax(Function):
@@ -69,9 +74,14 @@ class LogSoftmax(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         (out,) = ctx.saved_tensors
-        return (g - np.exp(out) * g.sum(axis=ctx.axes, keepdims=True),)
+        return (grad_out - np.exp(out) * grad_out.sum(axis=ctx.axes, keepdims=True),)
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)) along `axis`, without forming the (possibly 0) probabilities."""
+    return LogSoftmax.apply(as_tensor(x), axis=axis)
 
 
 class LogSumExp(Function):
@@ -86,22 +96,12 @@ class LogSumExp(Function):
         return out if keepdims else np.squeeze(out, axis=ctx.axes)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, grad_out):
         x, out = ctx.saved_tensors
         if not ctx.keepdims:
-            g = np.expand_dims(g, ctx.axes)
+            grad_out = np.expand_dims(grad_out, ctx.axes)
         with np.errstate(invalid="ignore"):  # a row of only -inf: NaN, as in PyTorch
-            return (g * np.exp(x - out),)
-
-
-def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along `axis`: each slice becomes a probability vector."""
-    return Softmax.apply(as_tensor(x), axis=axis)
-
-
-def log_softmax(x, axis=-1):
-    """log(softmax(x)) along `axis`, without forming the (possibly 0) probabilities."""
-    return LogSoftmax.apply(as_tensor(x), axis=axis)
+            return (grad_out * np.exp(x - out),)
 
 
 def logsumexp(x, axis, keepdims=False):

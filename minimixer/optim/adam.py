@@ -1,9 +1,12 @@
-"""Adam and AdamW: per-parameter step sizes from running gradient moments."""
+"""Adam and AdamW: per-parameter step sizes from running gradient moments.
 
-import math
+The update itself is the `adamw_update` kernel of the active backend
+(``minimixer.kernels``): NumPy in ``reference.py``, one fused pass in ``fast.py``.
+"""
 
 import numpy as np
 
+from .. import kernels
 from ..errors import InputError, require_real
 from .optimizer import Optimizer
 
@@ -19,7 +22,8 @@ class Adam(Optimizer):
         p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
 
     The two `1 - beta**t` factors undo the bias of m and v towards their zero start.
-    Everything is computed in the parameter's dtype, with one temporary array.
+    Everything is computed in the parameter's dtype, by the `adamw_update` kernel
+    (with no decoupled decay for Adam: its L2 term is already in the gradient).
     """
 
     decoupled_weight_decay = False
@@ -45,29 +49,15 @@ class Adam(Optimizer):
         data, grad = param.data, param.grad
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(data)
-            state["exp_avg_sq"] = np.zeros_like(data)
-        if weight_decay != 0:
-            if self.decoupled_weight_decay:
-                data *= 1.0 - lr * weight_decay
-            else:
+            state["exp_avg"] = np.zeros(data.shape, data.dtype)
+            state["exp_avg_sq"] = np.zeros(data.shape, data.dtype)
+        if not self.decoupled_weight_decay:
+            if weight_decay != 0:
                 grad = grad + weight_decay * data
+            weight_decay = 0.0
         state["step"] += 1
-        step = state["step"]
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg *= beta1
-        exp_avg += (1.0 - beta1) * grad
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1.0 - beta2) * np.square(grad)
-
-        step_size = lr / (1.0 - beta1**step)
-        bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
-        update = np.sqrt(exp_avg_sq)          # becomes the denominator, then the update
-        update /= bias_correction2_sqrt
-        update += eps
-        np.divide(exp_avg, update, out=update)
-        update *= step_size
-        data -= update
+        kernels.current().adamw_update(data, grad, state["exp_avg"], state["exp_avg_sq"], lr,
+                                       beta1, beta2, eps, weight_decay, state["step"])
 
 
 class AdamW(Adam):

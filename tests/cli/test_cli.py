@@ -84,6 +84,6 @@ def test_module_entry_point_help():
 
 def test_check_command_passes_a_solution_and_fails_a_skeleton(capsys):
     root = os.path.join(os.path.dirname(__file__), "..", "..", "lessons", "exercises")
-    assert main(["check", os.path.join(root, "solutions", "03_depthwise_conv.py")]) == 0
-    assert main(["check", os.path.join(root, "03_depthwise_conv.py")]) != 0
+    assert main(["check", os.path.join(root, "solutions", "05_depthwise_conv.py")]) == 0
+    assert main(["check", os.path.join(root, "05_depthwise_conv.py")]) != 0
     assert "depthwise" in capsys.readouterr().out.lower()

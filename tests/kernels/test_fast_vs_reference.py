@@ -64,11 +64,11 @@ def test_depthwise_forward_and_backward(dtype, k, launch_path):
     for shape in IMAGE_SHAPES:
         c = shape[3]
         x, w, b = random(rng, shape, dtype), random(rng, (k, k, c), dtype), random(rng, (c,), dtype)
-        grad_y = random(rng, shape, dtype)
+        grad_out = random(rng, shape, dtype)
         y = fast.depthwise_conv2d_forward(x, w, b)
         assert_close(y, reference.depthwise_conv2d_forward(x, w, b), dtype)
-        grads = fast.depthwise_conv2d_backward(x, w, grad_y)
-        assert_all_close(grads, reference.depthwise_conv2d_backward(x, w, grad_y), dtype)
+        grads = fast.depthwise_conv2d_backward(x, w, grad_out)
+        assert_all_close(grads, reference.depthwise_conv2d_backward(x, w, grad_out), dtype)
         _check_dtypes((y,) + grads, dtype)
 
 
@@ -102,11 +102,11 @@ def test_depthwise_accepts_non_contiguous_inputs():
     rng = np.random.default_rng(2)
     x = transposed_view(rng, (2, 6, 5, 4), np.float32)
     w = random(rng, (4, 3, 3), np.float32).transpose(1, 2, 0)  # (3, 3, 4) view
-    grad_y = transposed_view(rng, (2, 6, 5, 4), np.float32)
+    grad_out = transposed_view(rng, (2, 6, 5, 4), np.float32)
     assert_close(fast.depthwise_conv2d_forward(x, w), reference.depthwise_conv2d_forward(x, w),
                  np.float32)
-    assert_all_close(fast.depthwise_conv2d_backward(x, w, grad_y),
-                     reference.depthwise_conv2d_backward(x, w, grad_y), np.float32)
+    assert_all_close(fast.depthwise_conv2d_backward(x, w, grad_out),
+                     reference.depthwise_conv2d_backward(x, w, grad_out), np.float32)
 
 
 @needs_jit
@@ -116,11 +116,11 @@ def test_depthwise_accepts_non_contiguous_inputs():
 def test_depthwise_random_shapes(n, h, w, c, k, seed):
     rng = np.random.default_rng(seed)
     x, weight, b = random(rng, (n, h, w, c), np.float32), random(rng, (k, k, c), np.float32), None
-    grad_y = random(rng, (n, h, w, c), np.float32)
+    grad_out = random(rng, (n, h, w, c), np.float32)
     assert_close(fast.depthwise_conv2d_forward(x, weight, b),
                  reference.depthwise_conv2d_forward(x, weight, b), np.float32)
-    assert_all_close(fast.depthwise_conv2d_backward(x, weight, grad_y),
-                     reference.depthwise_conv2d_backward(x, weight, grad_y), np.float32)
+    assert_all_close(fast.depthwise_conv2d_backward(x, weight, grad_out),
+                     reference.depthwise_conv2d_backward(x, weight, grad_out), np.float32)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -134,9 +134,9 @@ def test_layer_norm(dtype, shape, launch_path):
     assert_all_close(outputs, expected, dtype)
     assert outputs[1].shape == shape[:-1] and outputs[2].shape == shape[:-1]
     _, mean, rstd = expected
-    grad_y = random(rng, shape, dtype)
-    grads = fast.layer_norm_backward(grad_y, x, gamma, mean, rstd)
-    assert_all_close(grads, reference.layer_norm_backward(grad_y, x, gamma, mean, rstd), dtype)
+    grad_out = random(rng, shape, dtype)
+    grads = fast.layer_norm_backward(grad_out, x, gamma, mean, rstd)
+    assert_all_close(grads, reference.layer_norm_backward(grad_out, x, gamma, mean, rstd), dtype)
     _check_dtypes(outputs + grads, dtype)
 
 
@@ -150,9 +150,9 @@ def test_batch_norm(dtype, shape, launch_path):
     expected = reference.batch_norm_forward(x, gamma, beta, 1e-5)
     assert_all_close(outputs, expected, dtype)
     _, mean, rstd, _ = expected
-    grad_y = random(rng, shape, dtype)
-    grads = fast.batch_norm_backward(grad_y, x, gamma, mean, rstd)
-    assert_all_close(grads, reference.batch_norm_backward(grad_y, x, gamma, mean, rstd), dtype)
+    grad_out = random(rng, shape, dtype)
+    grads = fast.batch_norm_backward(grad_out, x, gamma, mean, rstd)
+    assert_all_close(grads, reference.batch_norm_backward(grad_out, x, gamma, mean, rstd), dtype)
     _check_dtypes(outputs + grads, dtype)
 
 
@@ -182,13 +182,13 @@ def test_gelu(dtype, approximate, launch_path):
     x = np.concatenate([random(rng, (300,), dtype, scale=3.0),
                         np.array([0.0, -0.0, 1e-30, 5.0, -5.0, 9.0, -9.0, 30.0, -30.0], dtype)])
     x = x.reshape(3, 103)[:, ::2]  # non-contiguous
-    grad_y = random(rng, x.shape, dtype)
+    grad_out = random(rng, x.shape, dtype)
     y = fast.gelu_forward(x, approximate)
-    grad_x = fast.gelu_backward(x, grad_y, approximate)
+    grad_x = fast.gelu_backward(x, grad_out, approximate)
     # the float32 fast erf is a polynomial good to ~2 ulp: a slightly looser bound
     tol = 1e-6 if dtype == np.float32 else None
     assert_close(y, reference.gelu_forward(x, approximate), dtype, tol)
-    assert_close(grad_x, reference.gelu_backward(x, grad_y, approximate), dtype, tol)
+    assert_close(grad_x, reference.gelu_backward(x, grad_out, approximate), dtype, tol)
     _check_dtypes((y, grad_x), dtype)
 
 
@@ -234,8 +234,20 @@ def test_adamw_update(dtype, launch_path):
     assert_all_close(states[fast], states[reference], dtype)
 
 
-def test_fast_adamw_refuses_arrays_it_cannot_update_in_place():
-    param = np.zeros((4, 3), np.float32).T  # not C-contiguous
-    state = np.zeros((3, 4), np.float32)
-    with pytest.raises(ValueError, match="param must be a C-contiguous"):
-        fast.adamw_update(param, state, state.copy(), state.copy(), 1e-3, 0.9, 0.999, 1e-8, 0.0, 1)
+def test_fast_adamw_updates_non_contiguous_arrays_in_place():
+    rng = np.random.default_rng(9)
+    results = {}
+    for backend in (reference, fast):
+        param = random(np.random.default_rng(10), (4, 3), np.float32).T  # not C-contiguous
+        exp_avg, exp_avg_sq = np.zeros((4, 3), np.float32).T, np.zeros((3, 4), np.float32)
+        grad = random(rng, (3, 4), np.float32)
+        backend.adamw_update(param, grad, exp_avg, exp_avg_sq, 1e-2, 0.9, 0.999, 1e-8, 0.05, 1)
+        results[backend] = (param, exp_avg, exp_avg_sq)
+        rng = np.random.default_rng(9)
+    assert_all_close(results[fast], results[reference], np.float32)
+
+
+def test_fast_adamw_refuses_state_of_another_dtype():
+    param = np.zeros((3, 4), np.float32)
+    with pytest.raises(ValueError, match="exp_avg must be a float32 array of shape"):
+        fast.adamw_update(param, param, np.zeros((3, 4)), param.copy(), 1e-3, 0.9, 0.999, 1e-8, 0.0, 1)

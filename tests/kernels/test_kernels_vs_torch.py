@@ -30,19 +30,19 @@ def test_depthwise_matches_torch_conv2d_groups(backend, k):
     n, h, w, c = 2, 7, 6, 4
     x, weight, bias = random(rng, (n, h, w, c), DTYPE), random(rng, (k, k, c), DTYPE), \
         random(rng, (c,), DTYPE)
-    grad_y = random(rng, (n, h, w, c), DTYPE)
+    grad_out = random(rng, (n, h, w, c), DTYPE)
 
     tx = _leaf(x.transpose(0, 3, 1, 2))
     tw = _leaf(weight.transpose(2, 0, 1)[:, None])
     tb = _leaf(bias)
     ty = F.conv2d(tx, tw, tb, padding="same", groups=c)
-    ty.backward(torch.tensor(grad_y.transpose(0, 3, 1, 2)))
+    ty.backward(torch.tensor(grad_out.transpose(0, 3, 1, 2)))
 
     assert_close(backend.depthwise_conv2d_forward(x, weight, bias),
                  ty.detach().numpy().transpose(0, 2, 3, 1), DTYPE)
     expected = (tx.grad.numpy().transpose(0, 2, 3, 1), tw.grad.numpy()[:, 0].transpose(1, 2, 0),
                 tb.grad.numpy())
-    assert_all_close(backend.depthwise_conv2d_backward(x, weight, grad_y), expected, DTYPE)
+    assert_all_close(backend.depthwise_conv2d_backward(x, weight, grad_out), expected, DTYPE)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -59,13 +59,13 @@ def test_depthwise_float32_matches_torch(backend):
 def test_layer_norm_matches_torch(backend):
     rng = np.random.default_rng(1)
     x = random(rng, (3, 5, 12), DTYPE, scale=2.0) + 1.0
-    gamma, beta, grad_y = random(rng, (12,), DTYPE), random(rng, (12,), DTYPE), random(rng, x.shape, DTYPE)
+    gamma, beta, grad_out = random(rng, (12,), DTYPE), random(rng, (12,), DTYPE), random(rng, x.shape, DTYPE)
     tx, tg, tb = _leaf(x), _leaf(gamma), _leaf(beta)
     ty = F.layer_norm(tx, (12,), tg, tb, eps=1e-5)
-    ty.backward(torch.tensor(grad_y))
+    ty.backward(torch.tensor(grad_out))
     y, mean, rstd = backend.layer_norm_forward(x, gamma, beta, 1e-5)
     assert_close(y, ty.detach().numpy(), DTYPE)
-    assert_all_close(backend.layer_norm_backward(grad_y, x, gamma, mean, rstd),
+    assert_all_close(backend.layer_norm_backward(grad_out, x, gamma, mean, rstd),
                      (tx.grad.numpy(), tg.grad.numpy(), tb.grad.numpy()), DTYPE)
 
 
@@ -73,11 +73,11 @@ def test_layer_norm_matches_torch(backend):
 def test_batch_norm_matches_torch_training_mode(backend):
     rng = np.random.default_rng(2)
     x = random(rng, (4, 3, 5, 6), DTYPE, scale=2.0) - 1.0
-    gamma, beta, grad_y = random(rng, (6,), DTYPE), random(rng, (6,), DTYPE), random(rng, x.shape, DTYPE)
+    gamma, beta, grad_out = random(rng, (6,), DTYPE), random(rng, (6,), DTYPE), random(rng, x.shape, DTYPE)
     tx, tg, tb = _leaf(x.transpose(0, 3, 1, 2)), _leaf(gamma), _leaf(beta)
     running_mean, running_var = torch.zeros(6, dtype=torch.float64), torch.ones(6, dtype=torch.float64)
     ty = F.batch_norm(tx, running_mean, running_var, tg, tb, training=True, momentum=1.0, eps=1e-5)
-    ty.backward(torch.tensor(grad_y.transpose(0, 3, 1, 2)))
+    ty.backward(torch.tensor(grad_out.transpose(0, 3, 1, 2)))
 
     y, mean, rstd, var = backend.batch_norm_forward(x, gamma, beta, 1e-5)
     assert_close(y, ty.detach().numpy().transpose(0, 2, 3, 1), DTYPE)
@@ -85,7 +85,7 @@ def test_batch_norm_matches_torch_training_mode(backend):
     count = x.size // 6
     assert_close(mean, running_mean.numpy(), DTYPE)
     assert_close(var * count / (count - 1), running_var.numpy(), DTYPE)
-    assert_all_close(backend.batch_norm_backward(grad_y, x, gamma, mean, rstd),
+    assert_all_close(backend.batch_norm_backward(grad_out, x, gamma, mean, rstd),
                      (tx.grad.numpy().transpose(0, 2, 3, 1), tg.grad.numpy(), tb.grad.numpy()), DTYPE)
 
 
@@ -95,13 +95,13 @@ def test_batch_norm_matches_torch_training_mode(backend):
 def test_gelu_matches_torch(backend, approximate, dtype):
     rng = np.random.default_rng(3)
     x = random(rng, (1000,), dtype, scale=3.0)
-    grad_y = random(rng, x.shape, dtype)
+    grad_out = random(rng, x.shape, dtype)
     tx = _leaf(x)
     ty = F.gelu(tx, approximate=approximate)
-    ty.backward(torch.tensor(grad_y))
+    ty.backward(torch.tensor(grad_out))
     tol = 2e-6 if dtype == np.float32 else 1e-12
     assert_close(backend.gelu_forward(x, approximate), ty.detach().numpy(), dtype, tol)
-    assert_close(backend.gelu_backward(x, grad_y, approximate), tx.grad.numpy(), dtype, tol)
+    assert_close(backend.gelu_backward(x, grad_out, approximate), tx.grad.numpy(), dtype, tol)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -61,9 +61,9 @@ def test_max_pool(dtype, geometry, launch_path):
         ref_y, ref_taps = reference.max_pool2d_forward(x, *geometry)
         np.testing.assert_array_equal(y, ref_y)
         np.testing.assert_array_equal(taps, ref_taps)
-        grad_y = random(rng, y.shape, dtype)
-        grad_x = fast.max_pool2d_backward(grad_y, taps, x.shape, *geometry)
-        assert_close(grad_x, reference.max_pool2d_backward(grad_y, taps, x.shape, *geometry), dtype)
+        grad_out = random(rng, y.shape, dtype)
+        grad_x = fast.max_pool2d_backward(grad_out, taps, x.shape, *geometry)
+        assert_close(grad_x, reference.max_pool2d_backward(grad_out, taps, x.shape, *geometry), dtype)
         assert y.dtype == grad_x.dtype == dtype and taps.dtype == np.int32
 
 
@@ -76,9 +76,9 @@ def test_avg_pool(dtype, geometry, launch_path):
         x = random(rng, shape, dtype)
         y = fast.avg_pool2d_forward(x, *geometry)
         assert_close(y, reference.avg_pool2d_forward(x, *geometry), dtype)
-        grad_y = random(rng, y.shape, dtype)
-        grad_x = fast.avg_pool2d_backward(grad_y, x.shape, *geometry)
-        assert_close(grad_x, reference.avg_pool2d_backward(grad_y, x.shape, *geometry), dtype)
+        grad_out = random(rng, y.shape, dtype)
+        grad_x = fast.avg_pool2d_backward(grad_out, x.shape, *geometry)
+        assert_close(grad_x, reference.avg_pool2d_backward(grad_out, x.shape, *geometry), dtype)
         assert y.dtype == grad_x.dtype == dtype
 
 

@@ -188,7 +188,7 @@ def test_from_config_rebuilds_the_model_and_its_outputs():
     images = np.random.default_rng(4).standard_normal((3, 8, 8, 1)).astype(np.float32)
     np.testing.assert_array_equal(clone(images).numpy(), model(images).numpy())
     assert models.preset_config("cnn-mnist")["channels"] == [32, 64, 128]
-    assert models.PRESET_DATASET["cnn-digits"] == "digits"
+    assert models.preset("cnn-digits").dataset == "digits"
 
 
 def test_a_checkpoint_of_the_cnn_preset_loads_back(tmp_path):

@@ -204,6 +204,52 @@ def test_patch_embed_rejects_a_mismatched_weight():
         ops.patch_embed(np.zeros((1, 4, 4, 3)), np.zeros((8, 5)), None, 2)
 
 
+def graph_operations(out):
+    """Names of the Functions recorded in the (tree-shaped) graph that produced `out`."""
+    names, stack = [], [out]
+    while stack:
+        t = stack.pop()
+        if t._node is not None:
+            names.append(t._node.function.__name__)
+            stack.extend(t._node.parents)
+    return sorted(names)
+
+
+def test_patch_embed_is_patchify_then_one_linear():
+    x = mm.tensor(np.ones((2, 4, 4, 3)), requires_grad=True)
+    w, b = mm.tensor(np.ones((12, 5)), requires_grad=True), mm.tensor(np.ones(5), requires_grad=True)
+    assert graph_operations(ops.patch_embed(x, w, b, 2)) == ["Patchify", "RowsTimesMatrix"]
+
+
+def test_functional_linear_records_one_node():
+    x = mm.tensor(np.ones((2, 3, 4)), requires_grad=True)
+    w, b = mm.tensor(np.ones((4, 5)), requires_grad=True), mm.tensor(np.ones(5), requires_grad=True)
+    assert graph_operations(mm.nn.functional.linear(x, w, b)) == ["RowsTimesMatrix"]
+
+
+def test_backward_uses_the_backend_that_ran_the_forward_pass():
+    x = mm.tensor(np.random.default_rng(17).standard_normal((2, 3)), requires_grad=True)
+    before = kernels.get_backend()
+    kernels.set_backend("numpy")
+    try:
+        y = ops.gelu(x)
+        kernels.set_backend("numba")
+        assert y._node.ctx.kernels is kernels.reference
+        y.sum().backward()
+    finally:
+        kernels.set_backend(before)
+    np.testing.assert_allclose(x.grad, kernels.reference.gelu_backward(x.data, np.ones((2, 3))))
+
+
+def test_convmixer_block_inference_refuses_to_run_while_recording_a_graph():
+    c = 3
+    weights = [mm.tensor(np.ones(shape), requires_grad=True) for shape in ((3, 3, c), (c,), (c, c), (c,))]
+    affine = (np.ones(c), np.zeros(c))
+    with pytest.raises(RuntimeError, match="no_grad"):
+        ops.convmixer_block_inference(np.ones((1, 4, 4, c)), weights[0], weights[1], affine,
+                                      weights[2], weights[3], affine)
+
+
 def test_gelu_is_a_tensor_method():
     x = mm.tensor([-1.0, 0.0, 2.0])
     np.testing.assert_allclose(x.gelu().data, ops.gelu(x).data)

@@ -334,6 +334,39 @@ def theirs_patch_embed(x, weight, bias, patch_size):
     return TF.conv2d(x.permute(0, 3, 1, 2), w, bias, stride=p).permute(0, 2, 3, 1)
 
 
+def draw_convmixer_block(data, dtype):
+    """x, the two convs' weights and biases; each BatchNorm's (weight, bias, running
+    mean, running var) as options (evaluation mode has no gradient for them)."""
+    (x, depthwise_weight, depthwise_bias), _ = draw_depthwise(data, dtype)
+    c = x.shape[-1]
+    weights = [x, depthwise_weight, depthwise_bias, values(data, (c, c), dtype), values(data, (c,), dtype)]
+
+    def norm():
+        return (values(data, (c,), dtype, 0.5, 1.5), values(data, (c,), dtype),
+                values(data, (c,), dtype), values(data, (c,), dtype, 0.5, 2.0))
+    return weights, dict(spatial_norm=norm(), channel_norm=norm())
+
+
+def mine_convmixer_block(x, dw, db, pw, pb, spatial_norm, channel_norm):
+    def affine(weight, bias, mean, var):
+        scale = weight / np.sqrt(var + weight.dtype.type(1e-5))
+        return scale, bias - mean * scale
+    with mm.no_grad():
+        return ops.convmixer_block_inference(x, dw, db, affine(*spatial_norm), pw, pb,
+                                             affine(*channel_norm))
+
+
+def theirs_convmixer_block(x, dw, db, pw, pb, spatial_norm, channel_norm):
+    def gelu_norm(y, norm):
+        weight, bias, mean, var = (torch.tensor(a) for a in norm)
+        return TF.batch_norm(TF.gelu(y), mean, var, weight, bias, training=False)
+    with torch.no_grad():
+        image = x.permute(0, 3, 1, 2)
+        spatial = TF.conv2d(image, dw.permute(2, 0, 1)[:, None], db, padding="same", groups=x.shape[-1])
+        mixed = image + gelu_norm(spatial, spatial_norm)
+        return gelu_norm(TF.conv2d(mixed, pw.T[:, :, None, None], pb), channel_norm).permute(0, 2, 3, 1)
+
+
 def draw_patchify(data, dtype):
     p = data.draw(st.integers(1, 3), label="p")
     (x,), _ = draw_channels_last(square_multiple=p)(data, dtype)
@@ -516,6 +549,8 @@ CASES = {
     "pointwise_conv2d": Case(lambda d, t: (draw_linear(d, t)[0], {}), ops.pointwise_conv2d,
                              lambda x, w, b: x @ w + b),
     "patch_embed": Case(draw_patch_embed, ops.patch_embed, theirs_patch_embed, uses_kernels=True),
+    "convmixer_block_inference": Case(draw_convmixer_block, mine_convmixer_block,
+                                      theirs_convmixer_block, uses_kernels=True),
     "patchify": Case(draw_patchify, ops.patchify, theirs_patchify, uses_kernels=True),
     "unpatchify": Case(draw_unpatchify, ops.unpatchify, theirs_unpatchify, uses_kernels=True),
     "global_avg_pool": Case(draw_global_pool, ops.global_avg_pool,

@@ -8,13 +8,13 @@ import pytest
 
 from minimixer import viz
 from minimixer.show import pick_examples, show_run
-from minimixer.train import read_checkpoint
+from minimixer.train import load_model, read_checkpoint
 
 
 def test_load_model_rebuilds_the_checkpoint(convmixer_run):
-    model = viz.load_model(str(convmixer_run))
+    model, meta = load_model(str(convmixer_run))
     state, _, _ = read_checkpoint(os.path.join(convmixer_run, "checkpoint.npz"))
-    assert not model.training
+    assert meta["config"]["model"] == "ConvMixer"
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, state[name])
     fig = viz.plot_depthwise_kernels(convmixer_run / "checkpoint.npz")
@@ -23,11 +23,11 @@ def test_load_model_rebuilds_the_checkpoint(convmixer_run):
 
 def test_load_model_explains_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
-        viz.load_model(str(tmp_path))
+        load_model(str(tmp_path))
     meta = {"config": {"dataset": "digits"}, "history": []}
     np.savez(tmp_path / "checkpoint.npz", **{"meta/json": np.array(json.dumps(meta))})
-    with pytest.raises(ValueError, match="model class"):
-        viz.load_model(tmp_path)
+    with pytest.raises(ValueError, match="unknown model None"):
+        load_model(tmp_path)
 
 
 def test_show_run_convmixer(convmixer_run, assert_png_not_blank):

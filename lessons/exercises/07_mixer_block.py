@@ -1,8 +1,8 @@
-# Exercise 4: one MLP-Mixer block, forward pass.
+# Exercise 7: one MLP-Mixer block, forward pass.
 #
 # Check your work (from the repository root):
-#     python -m minimixer check lessons/exercises/04_mixer_block.py
-# or run this file directly: python lessons/exercises/04_mixer_block.py
+#     python -m minimixer check lessons/exercises/07_mixer_block.py
+# or run this file directly: python lessons/exercises/07_mixer_block.py
 # The checker compares your block with minimixer.nn's MixerBlock, given the same
 # weights, on random tables (including one with as many patches as channels, where
 # a mix-up of the two axes still has the right shape).
@@ -40,7 +40,7 @@ output. Return a new float32 array of shape (N, S, C); do not modify x.
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for `import minimixer`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))  # the repository, for `import minimixer`
 
 import numpy as np  # noqa: E402
 

@@ -1,8 +1,8 @@
-# Exercise 1: backward rules.
+# Exercise 2: backward rules.
 #
 # Check your work (from the repository root):
-#     python -m minimixer check lessons/exercises/01_backward_rule.py
-# or run this file directly: python lessons/exercises/01_backward_rule.py
+#     python -m minimixer check lessons/exercises/02_backward_rule.py
+# or run this file directly: python lessons/exercises/02_backward_rule.py
 # The checker runs your rules on random inputs, compares them with the known
 # derivatives and with finite differences (minimixer.gradcheck), and prints a hint
 # for every check that fails.
@@ -33,7 +33,7 @@ Try it out:
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for `import minimixer`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))  # the repository, for `import minimixer`
 
 import numpy as np  # noqa: E402
 

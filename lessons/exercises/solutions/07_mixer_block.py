@@ -1,5 +1,5 @@
-# Reference solution of exercise 4 (one MLP-Mixer block). Check it with
-#     python -m minimixer check lessons/exercises/solutions/04_mixer_block.py
+# Reference solution of exercise 7 (one MLP-Mixer block). Check it with
+#     python -m minimixer check lessons/exercises/solutions/07_mixer_block.py
 """One MLP-Mixer block on an (N, S, C) table (reference solution).
 
 In the paper's notation, with X the S×C table of one image:
@@ -11,7 +11,7 @@ Here weights are stored (in, out), so each Linear is `x @ W + b` on the last axi
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository, for `import minimixer`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent.parent))  # the repository
 
 import numpy as np  # noqa: E402
 

@@ -1,8 +1,8 @@
-# Exercise 3: depthwise convolution, forward pass, "same" padding.
+# Exercise 5: depthwise convolution, forward pass, "same" padding.
 #
 # Check your work (from the repository root):
-#     python -m minimixer check lessons/exercises/03_depthwise_conv.py
-# or run this file directly: python lessons/exercises/03_depthwise_conv.py
+#     python -m minimixer check lessons/exercises/05_depthwise_conv.py
+# or run this file directly: python lessons/exercises/05_depthwise_conv.py
 # The checker compares your function with minimixer's NumPy reference kernel on
 # random inputs: odd and even kernels, a kernel larger than the image, a batch of
 # one image, no bias.
@@ -30,7 +30,7 @@ shape (N, H, W, C) and the dtype of x; do not modify x.
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for `import minimixer`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))  # the repository, for `import minimixer`
 
 import numpy as np  # noqa: E402,F401
 

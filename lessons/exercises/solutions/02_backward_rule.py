@@ -1,6 +1,6 @@
-# Reference solution of exercise 1 (backward rules). Keep it away from students
+# Reference solution of exercise 2 (backward rules). Keep it away from students
 # until they have tried; check it with
-#     python -m minimixer check lessons/exercises/solutions/01_backward_rule.py
+#     python -m minimixer check lessons/exercises/solutions/02_backward_rule.py
 """Backward rules of Tanh and MatMul as minimixer Functions (reference solution).
 
 Tanh: dy/dx = 1 - tanh(x)^2 = 1 - y^2, so dL/dx = dL/dy * (1 - y^2). Saving the
@@ -14,7 +14,7 @@ Likewise dL/dB[l, j] = sum_i A[i, l] dL/dC[i, j], i.e. dL/dB = Aᵀ @ dL/dC.
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository, for `import minimixer`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent.parent))  # the repository
 
 import numpy as np  # noqa: E402
 

@@ -1,5 +1,5 @@
-# Reference solution of exercise 2 (token mixing). Check it with
-#     python -m minimixer check lessons/exercises/solutions/02_token_mixing.py
+# Reference solution of exercise 3 (token mixing). Check it with
+#     python -m minimixer check lessons/exercises/solutions/03_token_mixing.py
 """The token-mixing MLP on an (N, S, C) table (reference solution).
 
 Transposing puts each channel's S patch values on the last axis, where a matmul
@@ -11,7 +11,7 @@ multiplies every (S, C) slice at once -- the same numbers.
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository, for `import minimixer`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent.parent))  # the repository
 
 from minimixer.kernels.reference import gelu_forward as gelu  # noqa: E402
 

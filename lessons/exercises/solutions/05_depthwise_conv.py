@@ -1,5 +1,5 @@
-# Reference solution of exercise 3 (depthwise convolution). Check it with
-#     python -m minimixer check lessons/exercises/solutions/03_depthwise_conv.py
+# Reference solution of exercise 5 (depthwise convolution). Check it with
+#     python -m minimixer check lessons/exercises/solutions/05_depthwise_conv.py
 """Depthwise k×k convolution, stride 1, 'same' padding, in NumPy (reference solution).
 
 The formula y[n, h, w, c] = b[c] + sum_{i,j} xpad[n, h+i, w+j, c] w[i, j, c] is
@@ -13,7 +13,7 @@ slice of xpad per tap; both give the same numbers.)
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository, for `import minimixer`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent.parent))  # the repository
 
 import numpy as np  # noqa: E402
 

@@ -1,8 +1,8 @@
-# Exercise 2: the token-mixing MLP of MLP-Mixer.
+# Exercise 3: the token-mixing MLP of MLP-Mixer.
 #
 # Check your work (from the repository root):
-#     python -m minimixer check lessons/exercises/02_token_mixing.py
-# or run this file directly: python lessons/exercises/02_token_mixing.py
+#     python -m minimixer check lessons/exercises/03_token_mixing.py
+# or run this file directly: python lessons/exercises/03_token_mixing.py
 # The checker compares your function with minimixer's TokenMixingMLP on random
 # tables, including a batch of one image and a table with as many patches as
 # channels (where mixing along the wrong axis still gives the right shape).
@@ -30,7 +30,7 @@ modify x.
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for `import minimixer`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))  # the repository, for `import minimixer`
 
 import numpy as np  # noqa: E402,F401
 
