@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime
+import json
 import os
 import re
 import shutil
@@ -363,8 +364,12 @@ def _rewrite_links(text: str, source: str, pages: dict, src: Path, notes: list) 
     return _LINK.sub(replace, text)
 
 
-def _exercise_page(path: Path, report: str) -> str:
-    """A markdown page for one exercise skeleton: task, file, how to check, a sample report."""
+def _exercise_page(path: Path, report: str, checks: list) -> str:
+    """A markdown page for one exercise skeleton: task, file, how to check, a sample report.
+
+    `report` is what the checker printed for the untouched skeleton and `checks` its
+    results from the JSON report, which the sentence above the report sums up.
+    """
     source = path.read_text(encoding="utf-8")
     header = []
     for line in source.splitlines():
@@ -398,8 +403,7 @@ python -m minimixer check {relative}
 
 ## What the checker says about the untouched file
 
-Every check fails with "not written yet" until the parts are written; this report was
-produced when the book was built:
+{_untouched_summary(checks)} This report was produced when the book was built:
 
 ```text
 {report.rstrip()}
@@ -426,11 +430,61 @@ def _markdown_from_plain(text: str) -> str:
     return "\n".join(out)
 
 
-def _checker_report(path: Path) -> str:
-    result = subprocess.run([sys.executable, "-m", "minimixer", "check", str(path.relative_to(ROOT))],
-                            cwd=ROOT, capture_output=True, text=True, timeout=600,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    return result.stdout + result.stderr
+def _checker_report(path: Path) -> tuple[str, list]:
+    """Check `path` as a student would: (the printed report, its checks from the JSON report)."""
+    with tempfile.TemporaryDirectory(prefix="minimixer-exercise-") as folder:
+        report_file = Path(folder) / "report.json"
+        result = subprocess.run([sys.executable, "-m", "minimixer", "check", str(path.relative_to(ROOT)),
+                                 "--json", str(report_file)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=600,
+                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        if not report_file.is_file():
+            raise RuntimeError(f"the checker wrote no report for {path}:\n{result.stdout}{result.stderr}")
+        (submission,) = json.loads(report_file.read_text(encoding="utf-8"))["submissions"]
+    printed = "".join(line for line in (result.stdout + result.stderr).splitlines(keepends=True)
+                      if not line.startswith("wrote "))  # the report file is the book's business
+    return printed, submission["checks"]
+
+
+def _untouched_summary(checks: list) -> str:
+    """One sentence that says what the checker reports for an untouched skeleton.
+
+    Built from the report itself, so that it stays true: the checks that call the code
+    still to be written fail with "not written yet"; a check that needs nothing new
+    (one that tests code the skeleton gives) passes; a check that waits for the others
+    is skipped ("does the graded part itself" is judged once some other check passes).
+    """
+    groups = {"not written": [], "failed": [], "passed": [], "skipped": []}
+    for check in checks:
+        status = check["status"]
+        if status == "failed" and "not written yet" in check["detail"]:
+            status = "not written"
+        groups.get(status, groups["failed"]).append(check["name"])
+    total = len(checks)
+    parts = []
+    if groups["not written"]:
+        parts.append(_counted(groups["not written"], total, "fail", "fails") + ' with "not written yet"')
+    if groups["failed"]:
+        parts.append(_counted(groups["failed"], total, "fail", "fails") + " for another reason")
+    if groups["passed"]:
+        parts.append(_counted(groups["passed"], total, "pass", "passes") + f" already ({_names(groups['passed'])}): "
+                     + ("they need" if len(groups["passed"]) > 1 else "it needs") + " nothing you write")
+    if groups["skipped"]:
+        parts.append(_counted(groups["skipped"], total, "are skipped", "is skipped")
+                     + f" ({_names(groups['skipped'])}): " + ("they wait" if len(groups["skipped"]) > 1 else "it waits")
+                     + " for other checks to pass")
+    return "Until you write the parts marked `YOUR CODE`, " + "; ".join(parts) + "."
+
+
+def _counted(names: list, total: int, plural: str, singular: str) -> str:
+    """'7 of the 8 checks fail', 'all 6 checks fail', '1 of the 8 checks is skipped'."""
+    if len(names) == total:
+        return f"all {total} checks {plural}" if total > 1 else f"the one check {singular}"
+    return f"{len(names)} of the {total} checks {plural if len(names) > 1 else singular}"
+
+
+def _names(names: list) -> str:
+    return ", ".join(f'"{name}"' for name in names)
 
 
 def _mathjax_file() -> Path:
@@ -520,7 +574,7 @@ def build_book(out: Path = DEFAULT_BOOK, mode: str = "auto", only: list[str] | N
         log(f"checking the untouched {path.relative_to(ROOT)} for its page ...")
         page = src / "lessons" / "exercises" / f"{path.stem}.md"
         page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(_exercise_page(path, _checker_report(path)), encoding="utf-8")
+        page.write_text(_exercise_page(path, *_checker_report(path)), encoding="utf-8")
         title = path.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").rstrip(".")
         exercise_nav.append({title: f"lessons/exercises/{path.stem}.md"})
 

@@ -115,6 +115,11 @@ def test_the_book_has_a_page_for_every_lesson_and_exercise(site, build):
         assert f"lessons/{lesson.name}.html" in pages
     for exercise in build.exercises():
         assert f"lessons/exercises/{exercise.stem}.html" in pages
+    # The teacher's guide is a page of the book and in its navigation; the answers it
+    # points to (lessons/exercises/solutions/) stay out of the book.
+    assert "lessons/TEACHING.html" in pages
+    assert 'href="lessons/TEACHING.html"' in (site / "index.html").read_text(encoding="utf-8")
+    assert not [page for page in pages if "solutions" in page]
     # The front page carries the README: every section (results and benchmark tables
     # included), every table and every figure.
     front = (site / "index.html").read_text(encoding="utf-8")
