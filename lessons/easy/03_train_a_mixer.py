@@ -192,6 +192,7 @@ print(f"test accuracy {accuracy:.1%} >= {MUST_REACH:.0%}: the Mixer learned to r
 # 1. Set `EPOCHS = 1`. How good is the Mixer after a single look at every digit?
 # 2. Try `lr=3e-2` or `lr=3e-4` in the recipe: too big and too small a nudge.
 # 3. Swap the model for `models.create("convmixer-digits")`, the convolutional cousin.
-#    An epoch takes several times longer, and it has no token-mixing weights to draw:
+#    How does its accuracy compare, and its time per epoch? (`models.summary` counts
+#    about the same work per digit for both.) It has no token-mixing weights to draw:
 #    use `viz.plot_depthwise_kernels(model)` instead.
 # 4. Which digit is hardest for your Mixer? Look at its row in the confusion matrix.
