@@ -1,8 +1,8 @@
 """The error function erf, vectorised in NumPy (NumPy has no erf ufunc).
 
 ``reference.gelu_forward`` needs erf for the exact GELU, x * (1 + erf(x / sqrt 2)) / 2.
-This module builds one from Chebyshev interpolants tabulated once with ``math.erf``;
-``fast.py`` reuses `chebyshev_fit` and `erf_over_sqrt` for its call-free float32 erf.
+This module builds one from Chebyshev interpolants tabulated once with ``math.erf``.
+(The Numba kernels compute GELU another way, see ``_float32_math.py``.)
 """
 
 import math

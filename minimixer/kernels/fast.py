@@ -41,7 +41,7 @@ from ._checks import (
     check_patch_size,
     check_reduction,
 )
-from ._erf import chebyshev_fit, erf_over_sqrt
+from ._float32_math import exp_in_dtype, normal_cdf_and_gaussian
 from .reference import (
     depthwise_padding,
     reduce_rows,
@@ -567,120 +567,70 @@ def batch_norm_backward(grad_out, x, gamma, mean, rstd):
 # GELU
 # --------------------------------------------------------------------------
 
-# erf and exp are library calls in Numba, one element at a time, and a call
-# inside a loop stops LLVM from vectorising it (GELU then runs ~10x slower).
-# For float32 we use call-free versions instead; float64 (gradient checks)
-# keeps the exact math.erf and math.exp.
-#
-# float32 erf: erf(z) = z * P(z^2) for |z| < 4 and 1 beyond (erf(4) = 1 - 1.5e-8),
-# P the degree-16 Chebyshev interpolant of erf(sqrt u)/sqrt u on [0, 16]. Error
-# ~2 float32 ulps.
-_ERF32_LIMIT = 4.0
-_ERF32_CHEBYSHEV = chebyshev_fit(erf_over_sqrt, 0.0, _ERF32_LIMIT**2, 16).astype(np.float32)
-# exp(a) = (exp(a / 256))^256: a degree-10 Taylor series at a/256, in float64,
-# then 8 squarings. Relative error ~1e-13 for |a| <= 80 (a is clamped there).
-_EXP_TAYLOR_DEGREE = 10
-_INVERSE_INTEGERS = np.array([0.0] + [1.0 / k for k in range(1, _EXP_TAYLOR_DEGREE + 1)])
+# Both formulas need exp (and the exact one the normal CDF); in float32 they come
+# from ``_float32_math``, written without library calls so that LLVM vectorises
+# these loops (a call per element makes GELU several times slower).
 
 
 @njit(inline="always")
-def _erf_float32(z):
-    """Call-free float32 erf (see above), by Clenshaw's recurrence."""
-    a = min(abs(z), np.float32(_ERF32_LIMIT))
-    t = a * a * np.float32(2.0 / _ERF32_LIMIT**2) - np.float32(1.0)
-    two_t = t + t
-    b1 = np.float32(0.0)
-    b2 = np.float32(0.0)
-    for k in range(_ERF32_CHEBYSHEV.shape[0] - 1, 0, -1):
-        b1, b2 = two_t * b1 - b2 + _ERF32_CHEBYSHEV[k], b1
-    value = a * (t * b1 - b2 + _ERF32_CHEBYSHEV[0])
-    return math.copysign(min(value, np.float32(1.0)), z)
-
-
-@njit(inline="always")
-def _exp_float64(a):
-    """Call-free exp(a) in float64 for |a| <= 80 (see above)."""
-    t = min(max(np.float64(a), -80.0), 80.0) * (1.0 / 256.0)
-    p = 1.0
-    for k in range(_EXP_TAYLOR_DEGREE, 0, -1):  # e^t = 1 + t(1 + t/2(1 + t/3(...)))
-        p = 1.0 + p * t * _INVERSE_INTEGERS[k]
-    for _ in range(8):
-        p = p * p
-    return p
-
-
-@njit(inline="always")
-def _erf(z, call_free):
-    return _erf_float32(z) if call_free else math.erf(z)
-
-
-@njit(inline="always")
-def _exp(a, call_free):
-    """exp(a); arguments above 80 count as 80, so huge ones cannot overflow."""
-    return _exp_float64(a) if call_free else math.exp(min(a, 80.0))
+def _tanh_gate(v, one, two_k, cubic):
+    """(1 + tanh(u)) / 2 = sigmoid(2u) with u = k (v + cubic v^3), two_k = 2k: one exp,
+    no cancellation. The constants come in v's dtype."""
+    return one / (one + exp_in_dtype(-two_k * (v + cubic * v * v * v)))
 
 
 @njit(parallel=True, cache=True)
-def _gelu_forward_kernel(x, use_tanh, call_free, y):
+def _gelu_forward_kernel(x, use_tanh, y):
     """Elementwise GELU; prange over elements (each writes only y[i])."""
-    half = x.dtype.type(0.5)
     one = x.dtype.type(1)
-    sqrt_half = x.dtype.type(math.sqrt(0.5))
     two_k = x.dtype.type(2.0 * math.sqrt(2.0 / math.pi))
     cubic = x.dtype.type(0.044715)
     for i in prange(x.shape[0]):
         v = x[i]
         if use_tanh:
-            # (1 + tanh(u)) / 2 = sigmoid(2u): one exp, no cancellation
-            y[i] = v / (one + _exp(-two_k * (v + cubic * v * v * v), call_free))
+            y[i] = v * _tanh_gate(v, one, two_k, cubic)
         else:
-            y[i] = half * v * (one + _erf(v * sqrt_half, call_free))
+            cdf, _ = normal_cdf_and_gaussian(v)
+            y[i] = v * cdf
 
 
 @njit(parallel=True, cache=True)
-def _gelu_backward_kernel(x, grad_out, use_tanh, call_free, grad_x):
+def _gelu_backward_kernel(x, grad_out, use_tanh, grad_x):
     """Elementwise GELU derivative times grad_out; prange over elements."""
-    half = x.dtype.type(0.5)
     one = x.dtype.type(1)
-    sqrt_half = x.dtype.type(math.sqrt(0.5))
-    inv_sqrt_2pi = x.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
     two_k = x.dtype.type(2.0 * math.sqrt(2.0 / math.pi))
     cubic = x.dtype.type(0.044715)
     three_cubic = x.dtype.type(3 * 0.044715)
+    inv_sqrt_2pi = x.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
     for i in prange(x.shape[0]):
         v = x[i]
         if use_tanh:
-            # with s = sigmoid(2u): d/dv = s + 2 v s (1 - s) du/dv
-            s = one / (one + _exp(-two_k * (v + cubic * v * v * v), call_free))
+            # with s = sigmoid(2u): d/dv [v s] = s + 2 v s (1 - s) du/dv
+            s = _tanh_gate(v, one, two_k, cubic)
             slope = s + v * s * (one - s) * two_k * (one + three_cubic * v * v)
         else:
-            cdf = half * (one + _erf(v * sqrt_half, call_free))
-            slope = cdf + v * inv_sqrt_2pi * _exp(-half * v * v, call_free)
+            # d/dv [v Phi(v)] = Phi(v) + v phi(v), phi(v) = exp(-v^2/2) / sqrt(2 pi)
+            cdf, gaussian = normal_cdf_and_gaussian(v)
+            slope = cdf + v * inv_sqrt_2pi * gaussian
         grad_x[i] = grad_out[i] * slope
-
-
-def _gelu_mode(approximate, dtype):
-    """(use the tanh formula?, use the call-free float32 erf/exp?)"""
-    check_approximate(approximate)
-    return approximate == "tanh", dtype == np.float32
 
 
 def gelu_forward(x, approximate="none"):
     """Elementwise GELU, exact (erf) or tanh-approximated; see reference.py."""
+    check_approximate(approximate)
     x = _contiguous(x)
-    use_tanh, call_free = _gelu_mode(approximate, x.dtype)
     y = np.empty_like(x)
-    _launch(_gelu_forward_kernel, x.size, x.reshape(-1), use_tanh, call_free, y.reshape(-1))
+    _launch(_gelu_forward_kernel, x.size, x.reshape(-1), approximate == "tanh", y.reshape(-1))
     return y
 
 
 def gelu_backward(x, grad_out, approximate="none"):
     """grad_out * GELU'(x); see reference.py."""
+    check_approximate(approximate)
     x = _contiguous(x)
     grad_out = _contiguous(grad_out, x.dtype)
-    use_tanh, call_free = _gelu_mode(approximate, x.dtype)
     grad_x = np.empty_like(x)
-    _launch(_gelu_backward_kernel, x.size, x.reshape(-1), grad_out.reshape(-1), use_tanh, call_free,
+    _launch(_gelu_backward_kernel, x.size, x.reshape(-1), grad_out.reshape(-1), approximate == "tanh",
             grad_x.reshape(-1))
     return grad_x
 
@@ -695,24 +645,19 @@ def gelu_backward(x, grad_out, approximate="none"):
 
 
 @njit(parallel=True, cache=True)
-def _gelu_affine_kernel(y, scale, shift, call_free, out):
+def _gelu_affine_kernel(y, scale, shift, out):
     """out = GELU(y) * scale + shift per channel; prange over rows (independent)."""
-    half = y.dtype.type(0.5)
-    one = y.dtype.type(1)
-    sqrt_half = y.dtype.type(math.sqrt(0.5))
     rows, channels = y.shape
     for r in prange(rows):
         for c in range(channels):
             v = y[r, c]
-            out[r, c] = half * v * (one + _erf(v * sqrt_half, call_free)) * scale[c] + shift[c]
+            cdf, _ = normal_cdf_and_gaussian(v)
+            out[r, c] = v * cdf * scale[c] + shift[c]
 
 
 @njit(parallel=True, cache=True)
-def _residual_depthwise_gelu_affine_kernel(x, w, b, scale, shift, call_free, out):
+def _residual_depthwise_gelu_affine_kernel(x, w, b, scale, shift, out):
     """out[n,h,col] = x + GELU(depthwise + b) * scale + shift; prange over (n, h) rows."""
-    half = x.dtype.type(0.5)
-    one = x.dtype.type(1)
-    sqrt_half = x.dtype.type(math.sqrt(0.5))
     n_img, height, width, channels = x.shape
     for row in prange(n_img * height):
         n = row // height
@@ -723,8 +668,8 @@ def _residual_depthwise_gelu_affine_kernel(x, w, b, scale, shift, call_free, out
         for col in range(width):
             for c in range(channels):
                 v = out[n, h, col, c]
-                out[n, h, col, c] = x[n, h, col, c] + half * v * (one + _erf(v * sqrt_half, call_free)) \
-                    * scale[c] + shift[c]
+                cdf, _ = normal_cdf_and_gaussian(v)
+                out[n, h, col, c] = x[n, h, col, c] + v * cdf * scale[c] + shift[c]
 
 
 def gelu_affine(y, scale, shift):
@@ -733,7 +678,7 @@ def gelu_affine(y, scale, shift):
     rows = y.reshape(-1, y.shape[-1])
     out = np.empty_like(rows)
     _launch(_gelu_affine_kernel, rows.size, rows, _contiguous(scale, y.dtype),
-            _contiguous(shift, y.dtype), y.dtype == np.float32, out)
+            _contiguous(shift, y.dtype), out)
     return out.reshape(y.shape)
 
 
@@ -745,7 +690,7 @@ def residual_depthwise_gelu_affine(x, w, b, scale, shift):
     check_depthwise_shapes(x, w, b)
     out = np.empty_like(x)
     _launch(_residual_depthwise_gelu_affine_kernel, x.size * w.shape[0] ** 2, x, w, b,
-            _contiguous(scale, x.dtype), _contiguous(shift, x.dtype), x.dtype == np.float32, out)
+            _contiguous(scale, x.dtype), _contiguous(shift, x.dtype), out)
     return out
 
 
