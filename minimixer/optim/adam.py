@@ -43,21 +43,76 @@ class Adam(Optimizer):
                                             include_maximum=False) for i, beta in enumerate(betas))
         group["eps"] = require_real(name, "eps", group["eps"], minimum=0.0)
 
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place, then mark it dirty.
+
+        A small model has dozens of small parameters (biases, norm weights), and calling
+        the update kernel once per parameter would cost more in call overhead than the
+        update itself. So parameters below `BATCH_LIMIT` elements that share a dtype and
+        a step count are copied into one flat array, updated by one kernel call and
+        copied back; larger ones are updated where they are.
+        """
+        for group in self.param_groups:
+            batches = {}
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state.setdefault(p, {})
+                self._count_step(p, state)
+                if p.data.size >= self.BATCH_LIMIT:
+                    self._update_arrays(group, state["step"], p.data, p.grad, state["exp_avg"],
+                                        state["exp_avg_sq"])
+                else:
+                    batches.setdefault((p.data.dtype, state["step"]), []).append((p, state))
+            for (dtype, step), members in batches.items():
+                self._update_together(group, step, dtype, members)
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.mark_dirty()
+
+    BATCH_LIMIT = 1 << 16
+
     def update(self, param, state: dict, group: dict) -> None:
-        lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        data, grad = param.data, param.grad
+        """One parameter's update on its own (what `step` does for large parameters)."""
+        self._count_step(param, state)
+        self._update_arrays(group, state["step"], param.data, param.grad, state["exp_avg"],
+                            state["exp_avg_sq"])
+
+    @staticmethod
+    def _count_step(param, state: dict) -> None:
+        """Create the moment buffers on the first update; count the update."""
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros(data.shape, data.dtype)
-            state["exp_avg_sq"] = np.zeros(data.shape, data.dtype)
+            state["exp_avg"] = np.zeros(param.data.shape, param.data.dtype)
+            state["exp_avg_sq"] = np.zeros(param.data.shape, param.data.dtype)
+        state["step"] += 1
+
+    def _update_together(self, group: dict, step: int, dtype, members: list) -> None:
+        """Update several parameters with one kernel call on flat copies of their arrays."""
+        def flat(arrays):
+            return np.concatenate([np.asarray(a, dtype).reshape(-1) for a in arrays])
+
+        params = [p.data for p, _ in members]
+        exp_avgs = [state["exp_avg"] for _, state in members]
+        exp_avg_sqs = [state["exp_avg_sq"] for _, state in members]
+        flat_arrays = [flat(params), flat([p.grad for p, _ in members]), flat(exp_avgs), flat(exp_avg_sqs)]
+        self._update_arrays(group, step, *flat_arrays)
+        for targets, source in zip((params, exp_avgs, exp_avg_sqs), flat_arrays[:1] + flat_arrays[2:]):
+            offset = 0
+            for target in targets:
+                target[...] = source[offset:offset + target.size].reshape(target.shape)
+                offset += target.size
+
+    def _update_arrays(self, group: dict, step: int, data, grad, exp_avg, exp_avg_sq) -> None:
+        """The update rule of the class docstring, in place on data and the two moments."""
+        lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        beta1, beta2 = (float(b) for b in group["betas"])
         if not self.decoupled_weight_decay:
             if weight_decay != 0:
                 grad = grad + weight_decay * data
             weight_decay = 0.0
-        state["step"] += 1
-        kernels.current().adamw_update(data, grad, state["exp_avg"], state["exp_avg_sq"], lr,
-                                       beta1, beta2, eps, weight_decay, state["step"])
+        kernels.current().adamw_update(data, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps,
+                                       weight_decay, step)
 
 
 class AdamW(Adam):
