@@ -58,7 +58,8 @@ GLUE_STRIPS = mistake(
     "transpose(0, 1, 3, 2, 4, 5), then reshape to (N, H, W, C) (or copy block by block).")
 GLUE_COLUMN_ORDER = mistake(
     "unpatchify_grid_column_by_column",
-    "every block lands in the wrong place: row s of the table belongs at grid row s // (W/p).",
+    "every block lands in the wrong place: the table lists the blocks row by row of the grid, "
+    "so fill the grid in that order too.",
     "row s of the table is grid row s // (W/p), column s % (W/p); you filled the grid column by column.")
 SILENT_CROP = mistake(
     "patches_silent_crop",

@@ -95,6 +95,18 @@ def test_the_nudge_does_not_give_the_answer_away(tmp_path):
     assert "1 - tanh(x)²" not in report.text("nudge") and "1 - tanh(x)²" in report.text("full")
 
 
+# A nudge says what is wrong and where to look; these belong to the formula or the code
+# that --hints full reveals (operators, reductions, transposes, squares).
+FORMULA_MARKS = ("@", "//", "**", ".sum(", ".mean(", "axis=", "sqrt", ".T", "²", "ᵀ", "transpose(", "reshape(")
+
+
+@pytest.mark.parametrize("exercise, key", CATALOGUE, ids=[f"{e.number:02d}-{k}" for e, k in CATALOGUE])
+def test_no_nudge_of_the_catalogue_writes_out_a_formula(exercise, key):
+    mistake = exercise.mistakes[key]
+    assert not [mark for mark in FORMULA_MARKS if mark in mistake.nudge], mistake.nudge
+    assert mistake.nudge not in mistake.full and mistake.full not in mistake.nudge
+
+
 def test_a_batch_of_one_cannot_reveal_the_missing_batch_sum_but_a_batch_of_three_does(tmp_path):
     exercise = check.EXERCISES["depthwise_backward"]
     report = check.check_file(write_wrong(tmp_path, exercise, "depthwise_weight_grad_not_summed_over_batch"))

@@ -60,33 +60,37 @@ ODD = {  # student file name -> (source, expected submission status)
 }
 
 
-def _build_class(folder: Path) -> dict:
-    """30 submissions, files at the top and folders per student; returns {student: expected status}."""
-    expected = {}
+def _build_class(folder: Path) -> tuple:
+    """30 submissions, files at the top and folders per student.
+
+    Returns ({student: expected status}, {student: expected exercise}).
+    """
+    expected, exercise_of = {}, {}
     for i, name in enumerate(CORRECT):
         student = f"pass{i}"
         target = folder / student / E[name].skeleton if i % 2 else folder / f"{student}_{name}.py"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(solution_path(E[name]).read_text(encoding="utf-8"), encoding="utf-8")
-        expected[student] = "passed"
+        expected[student], exercise_of[student] = "passed", name
     for i, (name, key) in enumerate(WRONG):
         student = f"wrong{i}"
         write_wrong(folder, E[name], key, name=f"{student}/{E[name].skeleton}" if i % 2 else f"{student}.py")
-        expected[student] = "failed"
+        expected[student], exercise_of[student] = "failed", name
     for name, (source, status) in ODD.items():
         (folder / name).write_text(source, encoding="utf-8")
-        expected[Path(name).stem.removesuffix("_depthwise_conv")] = status
+        student = Path(name).stem.removesuffix("_depthwise_conv")
+        expected[student], exercise_of[student] = status, "depthwise_conv"
     chatty = solution_path(E["depthwise_conv"]).read_text(encoding="utf-8").replace('EXERCISE = "depthwise_conv"\n', "")
     (folder / "chatty.py").write_text(chatty + '\nprint("blah " * 4_000_000)\n', encoding="utf-8")
-    expected["chatty"] = "passed"
+    expected["chatty"], exercise_of["chatty"] = "passed", "depthwise_conv"
     assert len(expected) == 30
-    return expected
+    return expected, exercise_of
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("class")
-    expected = _build_class(folder / "submissions")
+    expected, exercise_of = _build_class(folder / "submissions")
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "minimixer", "check", str(folder / "submissions"),
                              "--timeout", "5", "--json", str(folder / "grades.json"),
@@ -97,7 +101,8 @@ def graded(tmp_path_factory):
     document = json.loads((folder / "grades.json").read_text(encoding="utf-8"))
     with open(folder / "grades.csv", newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
-    return dict(expected=expected, result=result, seconds=seconds, json=document, csv=rows)
+    return dict(expected=expected, exercise_of=exercise_of, result=result, seconds=seconds, json=document,
+                csv=rows, folder=folder / "submissions")
 
 
 def _by_student(graded) -> dict:
@@ -119,6 +124,29 @@ def test_every_submission_gets_the_status_it_deserves(graded):
     found = {student: s["status"] for student, s in _by_student(graded).items()}
     assert found == graded["expected"]
     assert graded["json"]["totals"] == dict(submissions=30, passed=9, failed=15, timeout=2, crashed=2, error=2)
+
+
+def test_the_json_lists_every_check_of_every_submission(graded):
+    """Each submission: its file, its exercise, every check of that exercise in order, a
+    score that counts them, and a hint exactly where a check did not pass."""
+    students = _by_student(graded)
+    assert len(graded["json"]["submissions"]) == 30
+    assert graded["json"]["hint_level"] == "nudge" and graded["json"]["time_limit_per_check"] == 5.0
+    for student, entry in students.items():
+        exercise = E[graded["exercise_of"][student]]
+        assert entry["exercise"] == exercise.name, student
+        assert Path(entry["file"]).is_file() and Path(entry["file"]).is_relative_to(graded["folder"]), entry["file"]
+        checks = entry["checks"]
+        if entry["status"] == "error":
+            assert entry["problem"] and entry["problem_hint"] and not checks, entry
+            continue
+        titles = [c.title for c in exercise.checks] + ([check.runner.OWN_WORK] if exercise.graded else [])
+        assert [c["name"] for c in checks] == titles, student
+        passed = sum(c["passed"] for c in checks)
+        assert entry["score"] == f"{passed}/{len(titles)}" and entry["passed"] == (passed == len(titles)), entry
+        for c in checks:
+            assert c["passed"] == (c["status"] == "passed"), c
+            assert (c["hint"] is None) == c["passed"], c
 
 
 def test_catalogued_mistakes_are_named_in_the_report(graded):
@@ -157,17 +185,67 @@ def test_files_are_identified_by_line_name_or_definitions(graded):
     assert students["chatty"]["identified_by"] == "the names it defines"
 
 
-def test_the_csv_has_one_row_per_check_with_the_hint_shown(graded):
-    rows, students = graded["csv"], _by_student(graded)
+def _rows_expected_from_json(document: dict) -> list:
+    """The CSV rows the JSON report implies: one per check, one per file that could not be checked."""
+    rows = []
+    for s in document["submissions"]:
+        base = dict(student=s["student"], file=s["file"], exercise=s["exercise"] or "",
+                    submission_status=s["status"], hint_level=document["hint_level"])
+        if s["problem"]:
+            rows.append(dict(base, check="(the file)", result="error", passed="0", mistake="",
+                             hint=s["problem_hint"] or "", detail=s["problem"], seconds=str(s["seconds"])))
+        for c in s["checks"]:
+            rows.append(dict(base, check=c["name"], result=c["status"], passed=str(int(c["passed"])),
+                             mistake=c["mistake"] or "", hint=c["hint"] or "", detail=c["detail"],
+                             seconds=str(c["seconds"])))
+    return rows
+
+
+def _disagreements(rows: list, expected: list) -> list:
+    """(row number, column, in the CSV, implied by the JSON) for every cell that differs."""
+    found = [(len(rows), "number of rows", len(rows), len(expected))] if len(rows) != len(expected) else []
+    for number, (row, want) in enumerate(zip(rows, expected), 1):
+        found += [(number, column, row[column], want[column]) for column in want if row[column] != want[column]]
+    return found
+
+
+def test_the_csv_matches_the_json_row_by_row(graded):
+    rows, document = graded["csv"], graded["json"]
     assert list(rows[0]) == check.classroom.CSV_FIELDS
-    expected_rows = sum(len(s["checks"]) + (1 if s["problem"] else 0) for s in students.values())
-    assert len(rows) == expected_rows
-    assert {r["student"] for r in rows} == set(students)
+    expected = _rows_expected_from_json(document)
+    assert _disagreements(rows, expected) == []
+    # The comparison notices a changed cell, a missing row and two rows exchanged.
+    changed = [dict(row) for row in rows]
+    changed[7]["result"] = "passed" if changed[7]["result"] != "passed" else "failed"
+    assert _disagreements(changed, expected) == [(8, "result", changed[7]["result"], rows[7]["result"])]
+    assert _disagreements(rows[:-1], expected)
+    assert _disagreements([rows[1], rows[0]] + rows[2:], expected)
+
+
+def test_the_csv_shows_the_hint_and_the_mistake_of_each_failed_check(graded):
+    rows = graded["csv"]
+    assert {r["student"] for r in rows} == set(graded["expected"])
     for row in rows:
-        assert row["passed"] == ("1" if row["result"] == "passed" else "0")
         assert row["hint_level"] == "nudge"
+        assert row["passed"] == ("1" if row["result"] == "passed" else "0")
+        if row["result"] == "passed":
+            assert row["hint"] == "", row
+        elif row["mistake"] and row["mistake"] != "delegates":
+            (mistake,) = [e.mistakes[row["mistake"]] for e in E.values() if e.name == row["exercise"]]
+            assert row["hint"] == mistake.nudge, row
     failing = [r for r in rows if r["mistake"] == "depthwise_even_padding_side"]
     assert failing and failing[0]["hint"] == E["depthwise_conv"].mistakes["depthwise_even_padding_side"].nudge
+    for i, (name, key) in enumerate(WRONG):
+        named = [r for r in rows if r["student"] == f"wrong{i}" and r["mistake"] == key]
+        assert named and all(r["hint"] == E[name].mistakes[key].nudge for r in named), key
+
+
+def test_the_summary_table_has_one_row_per_student_with_their_score(graded):
+    out = graded["result"].stdout
+    table = out[out.index("\nstudent "):].splitlines()[1:]
+    for student, entry in _by_student(graded).items():
+        (line,) = [line for line in table if line.split()[:1] == [student]]
+        assert (entry["score"] if entry["status"] != "error" else "E") in line.split(), (student, line)
 
 
 # ---------------------------------------------------------------------------- smaller runs

@@ -78,6 +78,23 @@ def test_a_crash_points_at_the_students_line_not_into_a_given_helper(tmp_path):
     assert all(f"line {n} " not in crash for n in helper)
 
 
+@pytest.mark.parametrize("exercise, anchor, wrong_call, helper", [
+    ("layer_norm_backward", "    rows = tuple(range(x.ndim - 1))", "    layer_norm(x, gamma[:-1], gamma)", "layer_norm"),
+    ("depthwise_backward", "    grad_b = grad_y.sum(axis=(0, 1, 2))", "    depthwise_conv2d(x, w[:, :, :1].T)",
+     "depthwise_conv2d"),
+], ids=["04-layer_norm", "06-depthwise_conv2d"])
+def test_a_crash_inside_another_given_helper_names_the_students_call(tmp_path, exercise, anchor, wrong_call, helper):
+    """Exercises 4 and 6 give a forward helper too: a bad call to it is the student's line."""
+    source = solution_path(check.EXERCISES[exercise]).read_text(encoding="utf-8")
+    assert anchor in source
+    wrong = source.replace(anchor, wrong_call + "\n" + anchor, 1)
+    report = check.check_file(_write(tmp_path, f"crash_{exercise}.py", wrong))
+    crash = report.failures[0].detail
+    line = next(i for i, text in enumerate(wrong.splitlines(), 1) if text == wrong_call)
+    assert f"at line {line} of your file: {wrong_call.strip()}" in crash, crash
+    assert f"inside the given helper `{helper}`" in crash, crash
+
+
 def test_function_returning_none_gets_a_hint(tmp_path):
     path = _write(tmp_path, "e.py", """
         EXERCISE = "depthwise_conv"
