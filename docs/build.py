@@ -203,8 +203,6 @@ def execute(nb, lesson: Lesson, output_root: Path | None = None, timeout: int = 
     env["JPY_SESSION_NAME"] = str(lesson.notebook)
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
-    # tqdm.auto warns at import that ipywidgets is missing; its text progress bars work.
-    env["PYTHONWARNINGS"] = "ignore:IProgress not found"
     if output_root is not None:
         env["MINIMIXER_LESSONS_OUT"] = str(output_root)
     from jupyter_client.manager import KernelManager

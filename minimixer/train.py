@@ -39,6 +39,7 @@ import json
 import math
 import os
 import signal
+import sys
 import threading
 import time
 import zipfile
@@ -46,7 +47,7 @@ import zlib
 from dataclasses import asdict, fields
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import random as mm_random
 from .autograd import no_grad
@@ -224,8 +225,8 @@ def _train_one_epoch(model, loader, optimizer, schedule, recipe, epoch, progress
     seen = correct = 0
     loss_sum = 0.0
     start = time.perf_counter()
-    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{recipe.epochs}", leave=False, disable=not progress,
-               unit="batch")
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{recipe.epochs}", leave=False,
+               disable=not (progress and watched_terminal()), unit="batch")
     for images, labels in bar:
         optimizer.zero_grad()
         logits = model(images)
@@ -253,6 +254,16 @@ def _train_one_epoch(model, loader, optimizer, schedule, recipe, epoch, progress
     elapsed = time.perf_counter() - start
     return dict(epoch=epoch + 1, train_loss=loss_sum / max(seen, 1), train_acc=correct / max(seen, 1),
                 lr=optimizer.param_groups[0]["lr"], seconds=elapsed, images_per_s=seen / elapsed)
+
+
+def watched_terminal() -> bool:
+    """True when stderr is a terminal, where a progress bar can redraw itself in place.
+
+    A bar redraws with carriage returns; in a log file, a pipe or a notebook every
+    redraw would become a line of its own. There the line `fit` prints after each
+    epoch is the progress report.
+    """
+    return sys.stderr.isatty()
 
 
 def _epoch_line(record: dict, epochs: int) -> str:

@@ -12,6 +12,7 @@ The cache directory is ``~/.cache/minimixer`` unless the environment variable
 import hashlib
 import http.client
 import os
+import sys
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -99,7 +100,7 @@ def _stream(url, output, label, quiet):
             unit="B",
             unit_scale=True,
             desc=f"downloading {label}",
-            disable=quiet,
+            disable=quiet or not sys.stderr.isatty(),  # no flood of redraws in a log
         ) as progress:
             for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
                 output.write(chunk)

@@ -122,3 +122,19 @@ def test_nan_loss_stops_with_clear_message_and_keeps_last_checkpoint(tmp_path):
     with pytest.raises(TrainingDiverged, match="loss became nan"):
         fit(model, bad, None, Recipe(epochs=1, batch_size=32), out_dir=str(tmp_path), progress=False)
     assert (tmp_path / "checkpoint.npz").read_bytes() == before
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_progress_is_one_line_per_epoch_unless_a_terminal_watches(capsys, monkeypatch, terminal):
+    """In a log file or a pipe a redrawing bar would write a line per redraw."""
+    import minimixer.train as train_module
+
+    monkeypatch.setattr(train_module, "watched_terminal", lambda: terminal)
+    train = data.load("digits", "train")
+    train = type(train)(train[0][:256], train[1][:256])
+    mm.manual_seed(0)
+    fit(models.create("mlpmixer-digits"), train, None, Recipe(epochs=2, batch_size=32), progress=True)
+    captured = capsys.readouterr()
+    epoch_lines = [line for line in captured.out.splitlines() if line.startswith("epoch ")]
+    assert len(epoch_lines) == 2
+    assert ("\r" in captured.err) == terminal
