@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -96,25 +97,34 @@ def _visible(relative: Path) -> bool:
 def grade(submissions, limits: Limits, jobs: int, on_done=None) -> list:
     """Check every submission (`jobs` at a time); reports in the submissions' order.
 
-    `on_done(report, finished_count)` is called as each one finishes.
+    `on_done(report, finished_count)` is called as each one finishes. An interruption
+    (Ctrl-C) ends the students' running processes at once, drops the submissions still
+    waiting, and is raised again.
     """
     reports = [None] * len(submissions)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(_grade_one, s, limits): i for i, s in enumerate(submissions)}
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = {pool.submit(_grade_one, s, limits, stop): i for i, s in enumerate(submissions)}
         for count, future in enumerate(as_completed(futures), 1):
             reports[futures[future]] = future.result()
             if on_done:
                 on_done(reports[futures[future]], count)
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return reports
 
 
-def _grade_one(submission: Submission, limits: Limits) -> CheckReport:
+def _grade_one(submission: Submission, limits: Limits, stop=None) -> CheckReport:
     problem = identification_problem(submission.exercise, exercises())
     if problem:
         report = CheckReport(path=str(submission.path), exercise=submission.exercise)
         report.problem, report.problem_hint = problem
     else:
-        report = check_isolated(submission.path, submission.exercise, limits)
+        report = check_isolated(submission.path, submission.exercise, limits, stop)
     report.student, report.identified_by = submission.student, submission.identified_by
     report.path = str(submission.path)
     return report

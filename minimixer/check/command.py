@@ -6,11 +6,11 @@
     python -m minimixer check --list                                   the exercises (--hints full: their mistakes)
 
 PATH is an exercise file or a folder of submissions (one file per submission, or one
-sub-folder per student). Each file runs in its own process with a
-time limit per check (--timeout, default 10 s; a check that trains a model keeps its
-own, longer budget) and a memory limit (--memory-mb). The exercise of a file is read
-from its `EXERCISE = "..."` line, else from its file name, else from the names it
-defines. lessons/TEACHING.md shows a whole class's run and its reports.
+sub-folder per student). Each file runs in its own process with a time limit per check
+(--timeout, default 10 s; a check that trains a model keeps its own, longer budget) and
+a memory limit (--memory-mb). The exercise of a file is read from its `EXERCISE = "..."`
+line, else from its file name, else from the names it defines. lessons/TEACHING.md
+shows a whole class's run and its reports.
 
 With one submission the full report is printed; with several, one line per submission
 as it finishes, then a table with one row per student and the most common mistakes
@@ -21,7 +21,8 @@ gives away: `nudge` (default) says which property is violated and where to look,
 Exit status: 0 every check of every submission passed; 1 some check failed, timed out
 or crashed, or a file could not be checked (syntax error, unknown exercise); 2 a usage
 error (a bad flag, a path that does not exist, a file that is not .py, a folder without
-Python files, a report file in a folder that does not exist).
+Python files, a report file in a folder that does not exist); 130 interrupted with
+Ctrl-C (the running submissions are stopped at once; no report is written).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from .isolation import Limits
 from .registry import DEFAULT_TIME_LIMIT, exercises
 from .report import HINT_LEVELS
 
-EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -149,3 +150,6 @@ def main(argv=None) -> int:
     except UsageError as error:
         print(f"minimixer check: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nminimixer check: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -48,8 +48,12 @@ class Limits:
     startup: float = 120.0  # seconds for the child to start and begin importing the file
 
 
-def check_isolated(path, exercise: str, limits: Limits | None = None) -> CheckReport:
-    """Run `check_file` on `path` in a limited child process; always returns a report."""
+def check_isolated(path, exercise: str, limits: Limits | None = None, stop=None) -> CheckReport:
+    """Run `check_file` on `path` in a limited child process; always returns a report.
+
+    `stop` (a threading.Event) ends the child at once when set: grading a class stops
+    every running submission that way when the teacher presses Ctrl-C.
+    """
     limits = limits or Limits()
     path = Path(path).resolve()
     started = time.perf_counter()
@@ -64,7 +68,7 @@ def check_isolated(path, exercise: str, limits: Limits | None = None) -> CheckRe
                  str(limits.time_limit), str(limits.memory_mb), str(limits.output_kb)],
                 cwd=work, env=child_environment(), stdin=subprocess.DEVNULL, stdout=output,
                 stderr=subprocess.STDOUT, start_new_session=True)
-            watch = _Watch(process, events_path, limits)
+            watch = _Watch(process, events_path, limits, stop)
             watch.run()
         report = _assemble(path, exercise, watch, output_path)
     report.seconds = round(time.perf_counter() - started, 2)
@@ -84,8 +88,8 @@ def child_environment() -> dict:
 class _Watch:
     """Follow the child's events; kill its process group when a deadline passes."""
 
-    def __init__(self, process, events_path: Path, limits: Limits):
-        self.process, self.events_path, self.limits = process, events_path, limits
+    def __init__(self, process, events_path: Path, limits: Limits, stop=None):
+        self.process, self.events_path, self.limits, self.stop = process, events_path, limits, stop
         self.events, self.current, self.killed = [], None, False
         self._offset, self._partial = 0, b""
 
@@ -97,7 +101,7 @@ class _Watch:
             if self.process.poll() is not None:
                 self.events.extend(self._read())
                 break
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or (self.stop is not None and self.stop.is_set()):
                 self.killed = True
                 break
             time.sleep(0.05)

@@ -10,6 +10,7 @@ per check; the command must survive them all and report each one correctly.
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -256,6 +257,54 @@ def test_full_hints_and_details_for_a_small_class(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "cross-correlations" in out  # the full hint names the mistake
     assert "Checking " in out and "amy" in out and "bo " in out
+
+
+def _processes_mentioning(text: str) -> dict:
+    """{pid: command line} of the running processes whose command line mentions `text` (Linux /proc)."""
+    found = {}
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            line = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in line:
+            found[int(cmdline.parent.name)] = line
+    return found
+
+
+def _kill(pids) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to look for left-over processes")
+def test_ctrl_c_stops_the_class_at_once_and_leaves_no_process_behind(tmp_path):
+    """Ctrl-C while a stubborn endless loop runs under a 60 s limit: the command ends
+    within seconds with status 130, and the student's process is gone too."""
+    folder = tmp_path / "ctrl_c_class"
+    folder.mkdir()
+    for name in ("ann", "ben", "cat"):
+        (folder / f"{name}.py").write_text(ODD["loops_stubbornly.py"][0], encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "minimixer", "check", str(folder), "--timeout", "60", "--jobs", "1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                               env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while not _processes_mentioning(str(folder / "ann.py")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2)  # the student's process is inside its endless loop now
+        started = time.perf_counter()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 130, out + err
+        assert time.perf_counter() - started < 10 and "interrupted" in err and "Traceback" not in err
+        assert _processes_mentioning(str(folder)) == {}
+    finally:  # a failure must not leave the endless loops running
+        _kill([process.pid, *_processes_mentioning(str(folder))])
 
 
 def test_python_dash_m_minimixer_dot_check_is_the_same_command(tmp_path):
