@@ -65,4 +65,4 @@ if __name__ == "__main__":
         print(patchify(np.arange(16).reshape(1, 4, 4, 1), 2)[0])
     except NotImplementedError:
         print("patchify is not written yet.")
-    sys.exit(main([__file__]))
+    sys.exit(main([__file__, *sys.argv[1:]]))  # flags such as --hints full work here too

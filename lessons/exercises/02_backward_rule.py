@@ -83,4 +83,4 @@ if __name__ == "__main__":
         print("d/dx sum(tanh(x)) at x = [0.5, -1.0]:", x.grad)
     except NotImplementedError:
         print("Tanh.backward is not written yet.")
-    sys.exit(main([__file__]))
+    sys.exit(main([__file__, *sys.argv[1:]]))  # flags such as --hints full work here too

@@ -56,4 +56,4 @@ def layer_norm_backward(grad_y, x, gamma, eps=1e-5):
 if __name__ == "__main__":
     from minimixer.check import main
 
-    sys.exit(main([__file__]))
+    sys.exit(main([__file__, *sys.argv[1:]]))  # flags such as --hints full work here too

@@ -169,8 +169,8 @@ def _outcome(title, run, module, time_limit) -> CheckResult:
     except CheckTimeout:
         return CheckResult(title, TIMEOUT, f"still running after {time_limit:g} s, so it was stopped.",
                            "an endless loop? look at the conditions of your `while` loops.")
-    except NotImplementedError:
-        return CheckResult(title, FAILED, "not written yet (NotImplementedError).", NOT_WRITTEN.nudge)
+    except NotImplementedError as error:
+        return CheckResult(title, FAILED, _not_written(error), NOT_WRITTEN.nudge)
     except SystemExit as error:
         return CheckResult(title, FAILED, f"your code called sys.exit({error.code!r}).",
                            "return a value instead of exiting.")
@@ -180,6 +180,14 @@ def _outcome(title, run, module, time_limit) -> CheckResult:
     except Exception as error:  # noqa: BLE001  (a crash anywhere in the student's code)
         return CheckResult(title, FAILED, "your code " + describe_crash(error))
     return CheckResult(title, PASSED)
+
+
+def _not_written(error: NotImplementedError) -> str:
+    """Name the unwritten function when the skeleton's `raise NotImplementedError("name")` does."""
+    name = str(error.args[0]) if error.args else ""
+    if name.replace(".", "_").isidentifier():
+        return f"`{name}` is not written yet (it raises NotImplementedError)."
+    return "not written yet (NotImplementedError)."
 
 
 def _own_work(findings: list, tripped: list, anything_works: bool) -> CheckResult:

@@ -29,4 +29,4 @@ def token_mixing(x, w1, b1, w2, b2):
 if __name__ == "__main__":
     from minimixer.check import main
 
-    sys.exit(main([__file__]))
+    sys.exit(main([__file__, *sys.argv[1:]]))  # flags such as --hints full work here too

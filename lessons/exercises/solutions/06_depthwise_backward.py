@@ -61,4 +61,4 @@ def depthwise_conv2d_backward(x, w, grad_y):
 if __name__ == "__main__":
     from minimixer.check import main
 
-    sys.exit(main([__file__]))
+    sys.exit(main([__file__, *sys.argv[1:]]))  # flags such as --hints full work here too

@@ -41,4 +41,4 @@ def convmixer_block(x, params):
 if __name__ == "__main__":
     from minimixer.check import main
 
-    sys.exit(main([__file__]))
+    sys.exit(main([__file__, *sys.argv[1:]]))  # flags such as --hints full work here too

@@ -67,4 +67,4 @@ def train(model, images, labels, seed=0):
 if __name__ == "__main__":
     from minimixer.check import main
 
-    sys.exit(main([__file__]))
+    sys.exit(main([__file__, *sys.argv[1:]]))  # flags such as --hints full work here too
