@@ -5,6 +5,7 @@ The checker runs in this process here (`check_file`); `test_grading_a_class.py` 
 as teachers do, one separate process per submission.
 """
 
+import importlib
 import re
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from wrong_answers import WRONG, solution_path, write_wrong
 
 from minimixer import check
 from minimixer.check import delegation, registry
+from minimixer.check.toolkit import Hint
 
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISES_DIR = ROOT / "lessons" / "exercises"
@@ -97,7 +99,7 @@ def test_the_nudge_does_not_give_the_answer_away(tmp_path):
 
 # A nudge says what is wrong and where to look; these belong to the formula or the code
 # that --hints full reveals (operators, reductions, transposes, squares).
-FORMULA_MARKS = ("@", "//", "**", ".sum(", ".mean(", "axis=", "sqrt", ".T", "²", "ᵀ", "transpose(", "reshape(")
+FORMULA_MARKS = ("@", "//", "**", ".sum(", ".mean(", "axis=", "sqrt", ".T", "²", "ᵀ", "transpose(")
 
 
 @pytest.mark.parametrize("exercise, key", CATALOGUE, ids=[f"{e.number:02d}-{k}" for e, k in CATALOGUE])
@@ -105,6 +107,16 @@ def test_no_nudge_of_the_catalogue_writes_out_a_formula(exercise, key):
     mistake = exercise.mistakes[key]
     assert not [mark for mark in FORMULA_MARKS if mark in mistake.nudge], mistake.nudge
     assert mistake.nudge not in mistake.full and mistake.full not in mistake.nudge
+
+
+@pytest.mark.parametrize("exercise", ALL, ids=lambda e: e.skeleton)
+def test_no_nudge_of_a_checks_general_hint_writes_out_a_formula(exercise):
+    """The hints a check gives when no catalogued mistake matches (TANH_HINT, W_HINT, ...)."""
+    module = importlib.import_module(f"minimixer.check.ex{exercise.number:02d}_{exercise.name}")
+    hints = {name: hint for name, hint in vars(module).items() if name.endswith("_HINT") and isinstance(hint, Hint)}
+    assert hints, exercise.name
+    for name, hint in hints.items():
+        assert not [mark for mark in FORMULA_MARKS if mark in hint.nudge], (name, hint.nudge)
 
 
 def test_a_batch_of_one_cannot_reveal_the_missing_batch_sum_but_a_batch_of_three_does(tmp_path):
