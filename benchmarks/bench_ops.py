@@ -144,12 +144,10 @@ def patch_embed_function(conv, linalg):
 
 def make_context(function, needs):
     """The `ctx` a Function's forward fills (with its kernels, for kernel-backed ops)."""
-    from minimixer.autograd import Context
-
-    return function.make_context(needs) if hasattr(function, "make_context") else Context(needs)
+    return function.make_context(needs)
 
 
-def minimixer_runner(np, kernels, Context, function, arrays, needs, options, backend):
+def minimixer_runner(np, kernels, function, arrays, needs, options, backend):
     """One forward + backward of an op's Function on the given backend."""
     upstream = {}
 
@@ -283,13 +281,13 @@ def time_interleaved(table, rounds):
 # ---------------------------------------------------------------- compile times
 
 
-def first_call_times(np, kernels, Context, cases):
+def first_call_times(np, kernels, cases):
     """Seconds of the first numba forward+backward of each op (compiles unless cached)."""
     times = {}
     for name, _, function, arrays, needs, options, _ in cases:
         first = arrays[0][:2] if arrays[0].ndim >= 3 else arrays[0]  # compiling does not depend on size
         small = [first] + arrays[1:]
-        run = minimixer_runner(np, kernels, Context, function, small, needs, options, "numba")
+        run = minimixer_runner(np, kernels, function, small, needs, options, "numba")
         start = time.perf_counter()
         run()
         times[name] = time.perf_counter() - start
@@ -424,7 +422,6 @@ def run_benchmark(args, argv):
 
     import minimixer as mm
     from minimixer import kernels
-    from minimixer.autograd import Context
     try:
         import torch
     except ImportError:
@@ -436,17 +433,17 @@ def run_benchmark(args, argv):
     cases = make_cases(np, args.quick)
 
     if args.first_calls_only:
-        for name, seconds in first_call_times(np, kernels, Context, cases).items():
+        for name, seconds in first_call_times(np, kernels, cases).items():
             print(name, seconds)
         return
 
     print(f"Numba cache: {os.environ['NUMBA_CACHE_DIR']}; first calls compile the kernels ...", flush=True)
-    compile_times = first_call_times(np, kernels, Context, cases)
+    compile_times = first_call_times(np, kernels, cases)
     cached_times = warm_cache_first_calls(args)
 
     table, notes, works = {}, {}, {}
     for name, note, function, arrays, needs, options, work in cases:
-        row = {backend: minimixer_runner(np, kernels, Context, function, arrays, needs, options, backend)
+        row = {backend: minimixer_runner(np, kernels, function, arrays, needs, options, backend)
                for backend in ("numpy", "numba")}
         if torch is not None:
             row["torch"] = torch_runner(torch, name, arrays, options, channels_last=False)

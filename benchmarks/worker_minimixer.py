@@ -45,12 +45,8 @@ IMAGE_SHAPE = {"digits": (8, 8, 1), "mnist": (28, 28, 1), "cifar10": (32, 32, 3)
 
 def recipe_and_dataset(preset):
     """The training recipe of a preset and the dataset it is shaped for."""
-    if hasattr(models, "preset"):  # the preset table carries both
-        record = models.preset(preset)
-        return record.recipe, record.dataset
-    from minimixer.cli import RECIPES  # older layout: recipes in the command line's table
-
-    return RECIPES[preset], models.PRESET_DATASET[preset]
+    record = models.preset(preset)
+    return record.recipe, record.dataset
 
 
 def preset_facts(preset):
