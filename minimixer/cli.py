@@ -177,7 +177,7 @@ def plan_run(preset: str, args) -> RunPlan:
         raise UsageError(f"{run_dir} already holds a checkpoint ({_describe_run(checkpoint)}); add "
                          "--resume to continue it, or --force to start over and replace it")
     prepare_out_dir(run_dir)
-    recipe = _recipe_for(preset, args, checkpoint if args.resume else None)
+    recipe = _recipe_for(preset, dataset, args, checkpoint if args.resume else None)
     return RunPlan(preset, dataset, run_dir, recipe, checkpoint if args.resume else None)
 
 
@@ -192,9 +192,10 @@ def _describe_run(checkpoint: str) -> str:
     return f"{meta.get('epoch', '?')} of {planned} epochs done"
 
 
-def _recipe_for(preset: str, args, resume: str | None) -> Recipe:
-    """The preset's recipe (or, on --resume, the saved one) with the given flags applied."""
-    recipe = _saved_recipe(resume) if resume else models.preset(preset).recipe
+def _recipe_for(preset: str, dataset: str, args, resume: str | None) -> Recipe:
+    """The preset's recipe for `dataset` (or, on --resume, the saved one) with the given
+    flags applied."""
+    recipe = _saved_recipe(resume) if resume else models.preset(preset).recipe_for(dataset)
     changes = {attr: getattr(args, attr) for attr in ("epochs", "batch_size", "lr", "seed")
                if getattr(args, attr) is not None}
     if args.quick:

@@ -141,17 +141,20 @@ def default_transforms(name, train):
     """The standard pipeline for a dataset of ``minimixer.data``.
 
     * digits: ToFloat, Normalize (8x8 images leave no room for crops).
-    * mnist, fashion-mnist: training adds RandomCrop(28, padding=2) first.
+    * mnist: training adds RandomCrop(28, padding=2) first.
+    * fashion-mnist: training adds RandomCrop(28, padding=2) and a horizontal flip.
     * cifar10: training adds RandomCrop(32, padding=4) and a horizontal flip.
 
-    The grey-scale datasets are not flipped: a mirrored 2 or 7 is not a digit,
-    and Fashion-MNIST keeps the MNIST recipe.
+    Digits are never flipped (a mirrored 2 or 7 is not a digit); a mirrored shirt,
+    shoe or bag is still one, as a mirrored car or cat is.
     """
     name = canonical_name(name)
     facts = info(name)
     steps = []
     if train and name in ("mnist", "fashion-mnist"):
         steps.append(RandomCrop(28, padding=2))
+    if train and name == "fashion-mnist":
+        steps.append(RandomHorizontalFlip())
     if train and name == "cifar10":
         steps += [RandomCrop(32, padding=4), RandomHorizontalFlip()]
     steps += [ToFloat(), Normalize(facts.mean, facts.std)]

@@ -2,7 +2,9 @@
 
 A preset is everything `python -m minimixer train --model NAME` needs: the model class
 and its keyword arguments, the dataset whose image size and channels it is shaped for,
-and the training recipe that reaches the accuracy recorded in README.md. The CLI, the
+and the training recipe that reaches the accuracy recorded in README.md. A preset that
+also fits another dataset of the same image shape (the MNIST presets on Fashion-MNIST)
+may carry a recipe of its own for it: `recipe_for(dataset)` picks it. The CLI, the
 lessons and the examples all read this table; nothing else stores these facts.
 
 Each parameter count in the comments equals the same model built in PyTorch (same
@@ -12,7 +14,7 @@ layers, biases, affine norms); tests/models checks them.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import InputError
 from ..recipe import Recipe
@@ -33,6 +35,13 @@ class Preset:
     config: dict  # keyword arguments of model_class, without num_classes
     dataset: str  # the dataset whose images it is shaped for
     recipe: Recipe  # how `python -m minimixer train` trains it
+    other_recipes: dict = field(default_factory=dict)  # {dataset: Recipe} for other datasets
+
+    def recipe_for(self, dataset: str | None = None) -> Recipe:
+        """The recipe for training on `dataset` (default: the preset's own dataset)."""
+        if dataset is None or dataset == self.dataset:
+            return self.recipe
+        return self.other_recipes.get(dataset, self.recipe)
 
     def create(self, num_classes: int = 10):
         """The model with fresh weights (seed with mm.manual_seed)."""
@@ -58,11 +67,13 @@ PRESETS = _table(
            Recipe(epochs=15, batch_size=64, lr=5e-3, weight_decay=0.1, label_smoothing=0.1)),
     Preset("convmixer-mnist", ConvMixer,  # 142,730
            dict(dim=128, depth=6, kernel_size=7, patch_size=2, in_channels=1), "mnist",
-           Recipe(epochs=6, batch_size=128, lr=5e-3, weight_decay=0.01)),
+           Recipe(epochs=6, batch_size=128, lr=5e-3, weight_decay=0.01),
+           {"fashion-mnist": Recipe(epochs=7, batch_size=128, lr=5e-3, weight_decay=0.05)}),
     Preset("mlpmixer-mnist", MLPMixer,  # 835,376
            dict(image_size=28, patch_size=4, in_channels=1, dim=128, depth=6, token_dim=64,
                 channel_dim=512), "mnist",
-           Recipe(epochs=7, batch_size=128, lr=3e-3, weight_decay=0.05)),
+           Recipe(epochs=7, batch_size=128, lr=3e-3, weight_decay=0.05),
+           {"fashion-mnist": Recipe(epochs=8, batch_size=128, lr=3e-3, weight_decay=0.1)}),
     Preset("convmixer-cifar10", ConvMixer,  # 594,186
            dict(dim=256, depth=8, kernel_size=5, patch_size=2, in_channels=3), "cifar10",
            Recipe(epochs=25, batch_size=128, lr=1e-2, weight_decay=0.01)),

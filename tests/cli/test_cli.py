@@ -87,3 +87,20 @@ def test_check_command_passes_a_solution_and_fails_a_skeleton(capsys):
     assert main(["check", os.path.join(root, "solutions", "05_depthwise_conv.py")]) == 0
     assert main(["check", os.path.join(root, "05_depthwise_conv.py")]) != 0
     assert "depthwise" in capsys.readouterr().out.lower()
+
+
+def test_a_preset_trains_another_dataset_with_that_datasets_recipe(tmp_path):
+    """`--dataset fashion-mnist` on an MNIST preset follows the preset's Fashion recipe."""
+    from minimixer import models
+    from minimixer.cli import build_parser, plan_run
+
+    for preset in ("convmixer-mnist", "mlpmixer-mnist"):
+        record = models.preset(preset)
+        fashion = record.recipe_for("fashion-mnist")
+        assert fashion != record.recipe and record.recipe_for("mnist") == record.recipe
+        args = build_parser().parse_args(["train", "--out", str(tmp_path), "--dataset", "fashion-mnist"])
+        assert plan_run(preset, args).recipe == fashion
+        args = build_parser().parse_args(["train", "--out", str(tmp_path), "--dataset", "fashion-mnist",
+                                          "--epochs", "1"])
+        assert plan_run(preset, args).recipe.epochs == 1
+    assert models.preset("convmixer-digits").recipe_for("mnist") == models.preset("convmixer-digits").recipe

@@ -86,7 +86,7 @@ def test_default_transforms(name, shape, train):
     pipeline = data.default_transforms(name, train=train)
     kinds = [type(step).__name__ for step in pipeline.transforms]
     assert kinds[-2:] == ["ToFloat", "Normalize"]
-    assert ("RandomHorizontalFlip" in kinds) == (train and name == "cifar10")
+    assert ("RandomHorizontalFlip" in kinds) == (train and name in ("fashion-mnist", "cifar10"))
     assert ("RandomCrop" in kinds) == (train and name != "digits")
     out = pipeline(uint8_batch((5, *shape)), rng())
     assert out.shape == (5, *shape) and out.dtype == np.float32
