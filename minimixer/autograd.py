@@ -176,7 +176,7 @@ class Function:
     @classmethod
     def apply(cls, *args, **options) -> "Tensor":
         tensor_inputs = [a for a in args if isinstance(a, Tensor)]
-        raw_args = [a.data if isinstance(a, Tensor) else a for a in args]
+        raw_args = [a._data if isinstance(a, Tensor) else a for a in args]
         needs_grad = tuple(t.requires_grad for t in tensor_inputs)
         track = _grad_enabled and any(needs_grad)
         ctx = cls.make_context(needs_grad)
@@ -200,7 +200,8 @@ class Node:
         # Remember the version of every tensor whose array backward will read, so that
         # an in-place change made after forward is caught instead of giving wrong grads.
         owners = list(parents) + [output]
-        saved = [t for t in owners if any(a is t.data for a in ctx.saved_tensors)]
+        saved_ids = {id(a) for a in ctx.saved_tensors}
+        saved = [t for t in owners if id(t._data) in saved_ids]
         self.saved_versions = [(t, t._version) for t in saved]
 
     def check_versions(self):
@@ -238,7 +239,10 @@ class Tensor:
     _ids = itertools.count()
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
-        self._data = _as_array(data, dtype)
+        self._set_fields(_as_array(data, dtype), requires_grad)
+
+    def _set_fields(self, array: np.ndarray, requires_grad: bool) -> None:
+        self._data = array
         self.requires_grad = bool(requires_grad)
         self.grad: np.ndarray | None = None
         self._node: Node | None = None
@@ -249,9 +253,16 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, array: np.ndarray, requires_grad: bool = False) -> "Tensor":
-        """Wrap an op's output array without copying or changing its dtype."""
+        """Wrap an op's output array without copying or changing its dtype.
+
+        Every op's output passes here, so a float32/float64 ndarray (the usual case)
+        skips the conversions of `tensor()`; anything else goes through them.
+        """
         t = cls.__new__(cls)
-        Tensor.__init__(t, np.asarray(array), requires_grad, dtype=np.asarray(array).dtype)
+        if not (isinstance(array, np.ndarray) and array.dtype.type in FLOAT_DTYPES):
+            array = np.asarray(array)
+            array = _as_array(array, array.dtype)
+        t._set_fields(array, requires_grad)
         return t
 
     # ---------------------------------------------------------------- data and facts
