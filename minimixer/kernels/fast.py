@@ -64,7 +64,13 @@ def _contiguous(x, dtype=None):
     """C-contiguous copy of x in ``dtype`` (no copy if it already is one).
 
     `np.require` keeps a 0-d array 0-d, where `np.ascontiguousarray` would make it 1-d.
+    Most arrays already are what the kernel needs; they skip `np.require`'s checks.
     """
+    if type(x) is np.ndarray and x.flags.c_contiguous:
+        if dtype is None and x.dtype.type in (np.float32, np.float64):
+            return x
+        if dtype is not None and x.dtype == dtype:
+            return x
     return np.require(x, dtype=dtype if dtype is not None else _float_dtype(x), requirements="C")
 
 
