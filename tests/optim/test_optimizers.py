@@ -274,3 +274,34 @@ def test_load_rejects_state_for_a_parameter_no_group_lists(make_param):
     saved["state"][5] = saved["state"].pop(0)
     with pytest.raises(ValueError, match="parameter 5"):
         optim.Adam([make_param(np.ones(2))]).load_state_dict(saved)
+
+
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW])
+def test_small_parameters_updated_together_match_one_at_a_time(make_param, cls, monkeypatch):
+    """Batched small parameters (different shapes, step counts, a transposed one) get
+    exactly the update each would get alone."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(shape).astype(np.float32) for shape in [(3, 4), (5,), (2, 3, 2), (4, 3)]]
+
+    def run(batch_limit):
+        monkeypatch.setattr(cls, "BATCH_LIMIT", batch_limit)
+        params = [make_param(a) for a in arrays]
+        params[3].data = np.ascontiguousarray(arrays[3].T).T  # a transposed, non-contiguous one
+        assert not params[3].data.flags.c_contiguous
+        optimizer = cls(params, lr=0.1, weight_decay=0.01)
+        for step in range(4):
+            for i, p in enumerate(params):
+                skips = i == 1 and step % 2 == 1  # one parameter misses every other step
+                p.grad = None if skips else rng_grads[step][i].copy()
+            optimizer.step()
+        return [p.data.copy() for p in params], optimizer.state_dict()
+
+    grad_rng = np.random.default_rng(1)
+    rng_grads = [[grad_rng.standard_normal(a.shape).astype(np.float32) for a in arrays] for _ in range(4)]
+    together, together_state = run(1 << 16)
+    alone, alone_state = run(0)
+    for a, b in zip(together, alone):
+        np.testing.assert_array_equal(a, b)
+    for index, state in alone_state["state"].items():
+        assert together_state["state"][index]["step"] == state["step"]
+        np.testing.assert_array_equal(together_state["state"][index]["exp_avg_sq"], state["exp_avg_sq"])
