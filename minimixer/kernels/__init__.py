@@ -3,8 +3,10 @@
 * ``reference`` -- plain NumPy, short and readable: the specification.
 * ``fast``      -- Numba, the same functions and signatures, compiled and parallel.
 
-Both use ``_checks`` (the argument checks, so both raise the same errors) and
-``_erf`` (erf from Chebyshev interpolants; NumPy has no erf ufunc).
+Both use ``_checks`` (the argument checks, so both raise the same errors). The
+reference takes erf from ``_erf`` (Chebyshev interpolants; NumPy has no erf ufunc);
+the fast GELU takes its float32 exp and normal CDF from ``_float32_math`` (written
+without library calls, so the loops vectorise).
 
 Ops look the backend up on every call with ``current()``, so switching takes
 effect immediately::

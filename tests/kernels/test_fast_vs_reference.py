@@ -185,7 +185,7 @@ def test_gelu(dtype, approximate, launch_path):
     grad_out = random(rng, x.shape, dtype)
     y = fast.gelu_forward(x, approximate)
     grad_x = fast.gelu_backward(x, grad_out, approximate)
-    # the float32 fast erf is a polynomial good to ~2 ulp: a slightly looser bound
+    # the float32 GELU of _float32_math is good to a few ulp: a slightly looser bound
     tol = 1e-6 if dtype == np.float32 else None
     assert_close(y, reference.gelu_forward(x, approximate), dtype, tol)
     assert_close(grad_x, reference.gelu_backward(x, grad_out, approximate), dtype, tol)
