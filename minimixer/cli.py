@@ -316,7 +316,9 @@ def main(argv=None) -> int:
     """Run one command; returns the exit status (see the module docstring)."""
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows up here, not in Python's exit
+        return status
     except UsageError as error:
         return report_error(args.command, error, EXIT_USAGE)
     except MinimixerError as error:
@@ -324,6 +326,19 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"minimixer {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _stop_writing_to_closed_pipe()
+
+
+def _stop_writing_to_closed_pipe() -> int:
+    """The reader of our output went away (`... | head`): stop quietly, as Unix tools do.
+
+    Python would still try to flush stdout at exit and print a second traceback, so
+    stdout is pointed at the null device first (the recipe of Python's signal docs).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_ERROR
 
 
 def report_error(command: str, error: Exception, status: int) -> int:

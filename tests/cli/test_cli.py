@@ -104,3 +104,16 @@ def test_a_preset_trains_another_dataset_with_that_datasets_recipe(tmp_path):
                                           "--epochs", "1"])
         assert plan_run(preset, args).recipe.epochs == 1
     assert models.preset("convmixer-digits").recipe_for("mnist") == models.preset("convmixer-digits").recipe
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    """`python -m minimixer presets | head -0`: the reader has gone before the output comes."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run([sys.executable, "-m", "minimixer", "presets"], stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
