@@ -2,7 +2,7 @@
 
 What it shows: the `convmixer-mnist` preset (dim 128, depth 6, kernel 7, patch 2;
 142,730 parameters) trained with the recipe `python -m minimixer train` uses for it
-(its preset's recipe, `models.preset("convmixer-mnist").recipe`: 6 epochs, AdamW, one-cycle learning rate). It prints the
+(its preset's recipe, `models.preset("convmixer-mnist").recipe`: 2 epochs, AdamW, one-cycle learning rate). It prints the
 test accuracy and the wall time, and leaves a run directory holding checkpoint.npz,
 history.json, curves.png and the figures of `show_run` (confusion matrix,
 predictions, patch filters, depthwise kernels).
@@ -16,7 +16,7 @@ DATA is a folder holding the four official MNIST .gz files (directly or in `mnis
 the variable MINIMIXER_DATA works too, and `--download` fetches them into
 ~/.cache/minimixer. Without MNIST the full run stops with the loader's message; the
 --quick smoke run (1 epoch on 512 images) uses the bundled 8x8 digits instead.
-The full recipe takes 20-30 minutes on 2 cores (99.57 % test accuracy);
+The full recipe takes about 6 minutes on 2 cores (99.51-99.52 % test accuracy, two seeds);
 `--epochs 1 --train-size 10000` is shorter.
 """
 
