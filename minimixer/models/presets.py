@@ -76,11 +76,11 @@ PRESETS = _table(
            {"fashion-mnist": Recipe(epochs=8, batch_size=128, lr=3e-3, weight_decay=0.1)}),
     Preset("convmixer-cifar10", ConvMixer,  # 594,186
            dict(dim=256, depth=8, kernel_size=5, patch_size=2, in_channels=3), "cifar10",
-           Recipe(epochs=25, batch_size=128, lr=1e-2, weight_decay=0.01)),
+           Recipe(epochs=13, batch_size=128, lr=1e-2, weight_decay=0.01)),
     Preset("mlpmixer-cifar10", MLPMixer,  # 4,360,970
            dict(image_size=32, patch_size=4, in_channels=3, dim=256, depth=8, token_dim=128,
                 channel_dim=1024), "cifar10",
-           Recipe(epochs=25, batch_size=128, lr=2e-3, weight_decay=0.05)),
+           Recipe(epochs=10, batch_size=128, lr=2e-3, weight_decay=0.05)),
     # classic CNN baselines: conv3x3 -> BN -> ReLU -> maxpool 2x2 per stage, global pool, head
     Preset("cnn-digits", SimpleCNN,  # 19,562
            dict(channels=[32, 64], kernel_size=3, in_channels=1), "digits",
