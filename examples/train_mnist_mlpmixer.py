@@ -16,7 +16,7 @@ DATA is a folder holding the four official MNIST .gz files (directly or in `mnis
 the variable MINIMIXER_DATA works too, and `--download` fetches them into
 ~/.cache/minimixer. Without MNIST the full run stops with the loader's message; the
 --quick smoke run (1 epoch on 512 images) uses the bundled 8x8 digits instead.
-The full recipe takes about 25 minutes on 2 cores (98.90 % test accuracy);
+The full recipe takes about 19 minutes on 2 cores (98.92 % test accuracy, seed 0);
 `--epochs 1 --train-size 10000` is shorter.
 """
 
