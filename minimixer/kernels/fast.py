@@ -14,7 +14,8 @@ Rules the kernels follow (see the docstrings for which loop is parallel):
   variable and are added up after the parallel loop, so there are no races.
   The chunk count does not depend on the thread count (up to 16 threads), so
   results are reproducible.
-* Nothing is allocated inside a prange body.
+* Nothing is allocated inside a prange body, except the per-chunk scratch images
+  of the blocked depthwise kernels (see there why they must be fresh arrays).
 * Small jobs run on the calling thread only (``_launch``): waking the worker
   threads would take longer than the job.
 * The inner loop runs over the contiguous channel axis, so LLVM vectorises it.
@@ -321,6 +322,229 @@ def _depthwise_grad_weight_kernel(x, grad_out, partial_w, partial_b):
                         _multiply_add(acc_w[i, j], x[n, h + i - top, col + j - top], gy)
 
 
+# The kernels above load the output vector, an input vector and a weight vector and
+# store the output again for every multiply-add, so they run at a fraction of what
+# the FMA units can do. The blocked kernels below keep the sums of four
+# neighbouring output pixels in registers while the k taps of a kernel row go by:
+# each weight vector is loaded once for four pixels and each input vector once for
+# up to four outputs. They need k to be a compile-time constant (so that LLVM
+# unrolls the tap loop and vectorises the channel loop underneath it): one small
+# entry point per kernel size in _BLOCKED_SIZES calls the shared code with its k.
+# Input images are copied one at a time into a scratch image with k//2 zero
+# columns on each side, so no tap needs a bounds check along a row.
+# Two details decide whether LLVM vectorises these loops, so keep them: the scratch
+# images are allocated inside the prange body (a fresh array cannot overlap the
+# output, which spares LLVM the overlap checks that make it give up), and the pixel
+# offset is written ``col + 1 + j``, not ``col + j + 1`` (measured: the second form
+# leaves the weight-gradient loop scalar and three times slower).
+# Measured with 2 threads on a 2-core AVX-512 machine, float32, 128 images: for
+# 14x14x128 maps and k=7 the forward pass went from 6.1 to 4.9 ms and the backward
+# pass from 16.0 to 12.2 ms; for 16x16x256 and k=5 from 12.2 to 6.6 and from 24.8
+# to 15.7 ms.
+
+
+# k=3 is left to the simple kernels: with only three taps per row there is little
+# to reuse, and on the digits' 8x8x64 maps the blocked kernels were no faster while
+# their compilation added seven seconds to the first run.
+_BLOCKED_SIZES = (5, 7, 9)
+
+
+@njit(inline="always")
+def _depthwise_block_of_four(padded, w, b, h, col, out, k):
+    """out[h, col:col+4] = b + the depthwise sums of four pixels of one output row.
+
+    padded is the input image with (k-1)//2 zero columns on both sides, so pixel
+    col + j of a padded row is tap j of output col. Rows outside the image are
+    skipped by clipping i.
+    """
+    top = (k - 1) // 2
+    o0 = out[h, col]
+    o1 = out[h, col + 1]
+    o2 = out[h, col + 2]
+    o3 = out[h, col + 3]
+    o0[:] = b
+    o1[:] = b
+    o2[:] = b
+    o3[:] = b
+    for i in range(max(0, top - h), min(k, padded.shape[0] + top - h)):
+        row = padded[h + i - top]
+        w_row = w[i]
+        for c in range(out.shape[2]):
+            a0 = o0[c]
+            a1 = o1[c]
+            a2 = o2[c]
+            a3 = o3[c]
+            for j in range(k):
+                tap = w_row[j, c]
+                a0 += row[col + j, c] * tap
+                a1 += row[col + 1 + j, c] * tap
+                a2 += row[col + 2 + j, c] * tap
+                a3 += row[col + 3 + j, c] * tap
+            o0[c] = a0
+            o1[c] = a1
+            o2[c] = a2
+            o3[c] = a3
+
+
+@njit(inline="always")
+def _residual_gelu_affine_row(x_row, out_row, scale, shift):
+    """out_row = x_row + GELU(out_row) * scale + shift, over one (W, C) row.
+
+    A loop of its own (the row is still in cache): inside the tap loops LLVM would
+    not vectorise the erf.
+    """
+    for col in range(out_row.shape[0]):
+        for c in range(out_row.shape[1]):
+            v = out_row[col, c]
+            cdf, _ = normal_cdf_and_gaussian(v)
+            out_row[col, c] = x_row[col, c] + v * cdf * scale[c] + shift[c]
+
+
+@njit(inline="always")
+def _depthwise_images_blocked(x, w, b, chunks, y, k, fused, scale, shift):
+    """y = depthwise(x, w) + b, or with fused=True x + GELU(that) * scale + shift.
+
+    prange over chunks of images; chunk t works in its own scratch image
+    padded[t] (its border columns are zero). Each output row is covered by blocks
+    of four pixels; when the width is not a multiple of four the last block
+    overlaps the one before it and writes a few pixels twice, with the same values.
+    """
+    n_img, height, width = x.shape[0], x.shape[1], x.shape[2]
+    top = (k - 1) // 2
+    for t in prange(chunks):
+        image = np.zeros((height, width + k - 1, x.shape[3]), x.dtype)
+        for n in range(t * n_img // chunks, (t + 1) * n_img // chunks):
+            image[:, top:top + width] = x[n]
+            for h in range(height):
+                for start in range(0, width, 4):
+                    _depthwise_block_of_four(image, w, b, h, min(start, width - 4), y[n], k)
+                if fused:
+                    _residual_gelu_affine_row(x[n, h], y[n, h], scale, shift)
+
+
+@njit(inline="always")
+def _depthwise_grad_weight_block_of_four(padded, grad_padded, h, col, acc_w, acc_b, k):
+    """Add four output pixels' share to acc_w[i, j, :] and acc_b[:].
+
+    grad_padded is grad_out with zero columns up to a multiple of four, so a block
+    never needs to stop early; the four output gradients stay in registers while
+    every tap of a kernel row is updated.
+    """
+    top = (k - 1) // 2
+    g0 = grad_padded[h, col]
+    g1 = grad_padded[h, col + 1]
+    g2 = grad_padded[h, col + 2]
+    g3 = grad_padded[h, col + 3]
+    for c in range(acc_b.shape[0]):
+        acc_b[c] += (g0[c] + g1[c]) + (g2[c] + g3[c])
+    for i in range(max(0, top - h), min(k, padded.shape[0] + top - h)):
+        row = padded[h + i - top]
+        acc_row = acc_w[i]
+        for c in range(grad_padded.shape[2]):
+            d0 = g0[c]
+            d1 = g1[c]
+            d2 = g2[c]
+            d3 = g3[c]
+            for j in range(k):
+                acc_row[j, c] += (row[col + j, c] * d0 + row[col + 1 + j, c] * d1
+                                  + row[col + 2 + j, c] * d2 + row[col + 3 + j, c] * d3)
+
+
+@njit(inline="always")
+def _depthwise_grad_weight_blocked(x, grad_out, partial_w, partial_b, k):
+    """Per-chunk partial sums of the weight and bias gradients (chunks of images).
+
+    prange over chunks t: chunk t adds only into partial_w[t] and partial_b[t] and
+    works in its own scratch images padded[t] (x, zero columns on both sides) and
+    grad_padded[t] (grad_out, zero columns on the right up to a multiple of four).
+    """
+    n_img, height, width = x.shape[0], x.shape[1], x.shape[2]
+    top = (k - 1) // 2
+    chunks = partial_w.shape[0]
+    padded_width = -(-width // 4) * 4
+    for t in prange(chunks):
+        image = np.zeros((height, padded_width + k - 1, x.shape[3]), x.dtype)
+        grad_image = np.zeros((height, padded_width, x.shape[3]), x.dtype)
+        acc_w, acc_b = partial_w[t], partial_b[t]
+        for n in range(t * n_img // chunks, (t + 1) * n_img // chunks):
+            image[:, top:top + width] = x[n]
+            grad_image[:, :width] = grad_out[n]
+            for h in range(height):
+                for col in range(0, padded_width, 4):
+                    _depthwise_grad_weight_block_of_four(image, grad_image, h, col, acc_w, acc_b, k)
+
+
+# One compiled entry point per kernel size: the constant k is what lets LLVM unroll.
+
+
+@njit(parallel=True, cache=True)
+def _depthwise_images_k5(x, w, b, chunks, y, fused, scale, shift):
+    _depthwise_images_blocked(x, w, b, chunks, y, 5, fused, scale, shift)
+
+
+@njit(parallel=True, cache=True)
+def _depthwise_images_k7(x, w, b, chunks, y, fused, scale, shift):
+    _depthwise_images_blocked(x, w, b, chunks, y, 7, fused, scale, shift)
+
+
+@njit(parallel=True, cache=True)
+def _depthwise_images_k9(x, w, b, chunks, y, fused, scale, shift):
+    _depthwise_images_blocked(x, w, b, chunks, y, 9, fused, scale, shift)
+
+
+@njit(parallel=True, cache=True)
+def _depthwise_grad_weight_k5(x, grad_out, partial_w, partial_b):
+    _depthwise_grad_weight_blocked(x, grad_out, partial_w, partial_b, 5)
+
+
+@njit(parallel=True, cache=True)
+def _depthwise_grad_weight_k7(x, grad_out, partial_w, partial_b):
+    _depthwise_grad_weight_blocked(x, grad_out, partial_w, partial_b, 7)
+
+
+@njit(parallel=True, cache=True)
+def _depthwise_grad_weight_k9(x, grad_out, partial_w, partial_b):
+    _depthwise_grad_weight_blocked(x, grad_out, partial_w, partial_b, 9)
+
+
+_BLOCKED_IMAGES = dict(zip(_BLOCKED_SIZES, (_depthwise_images_k5, _depthwise_images_k7,
+                                           _depthwise_images_k9)))
+_BLOCKED_GRAD_WEIGHT = dict(zip(_BLOCKED_SIZES, (_depthwise_grad_weight_k5, _depthwise_grad_weight_k7,
+                                                 _depthwise_grad_weight_k9)))
+
+
+def _use_blocked(x, k):
+    """The blocked kernels cover float32 maps at least four pixels wide and odd k in
+    _BLOCKED_SIZES; everything else (float64 gradient checks included) takes the
+    simple kernels, which also compile faster."""
+    return x.dtype == np.float32 and k in _BLOCKED_SIZES and x.shape[2] >= 4
+
+
+def _image_chunks(x):
+    return _num_chunks(x.shape[0])
+
+
+def _depthwise_blocked(x, w, b, fused=False, scale=None, shift=None):
+    """Run the blocked forward (or fused inference) kernel for kernel size w.shape[0]."""
+    k = w.shape[0]
+    n_img, height, width, channels = x.shape
+    out = np.empty_like(x)
+    scale = b if scale is None else scale
+    shift = b if shift is None else shift
+    _launch(_BLOCKED_IMAGES[k], x.size * k * k, x, w, b, _image_chunks(x), out, fused, scale, shift)
+    return out
+
+
+def _depthwise_grad_weight_blocked_sums(x, grad_out, k):
+    """(partial_w, partial_b) from the blocked weight-gradient kernel."""
+    n_img, height, width, channels = x.shape
+    chunks = _image_chunks(x)
+    partial_w = np.zeros((chunks, k, k, channels), x.dtype)
+    partial_b = np.zeros((chunks, channels), x.dtype)
+    _launch(_BLOCKED_GRAD_WEIGHT[k], x.size * k * k, x, grad_out, partial_w, partial_b)
+    return partial_w, partial_b
+
+
 def depthwise_conv2d_forward(x, w, b=None, padding="same"):
     """x (N,H,W,C), w (k,k,C), b (C,) or None -> y; "same" or (before, after) padding.
 
@@ -334,6 +558,8 @@ def depthwise_conv2d_forward(x, w, b=None, padding="same"):
     pads = depthwise_padding(w.shape[0], padding)
     if pads != same_padding(w.shape[0]):
         return _depthwise_explicit_padding(x, w, b, *pads)
+    if _use_blocked(x, w.shape[0]):
+        return _depthwise_blocked(x, w, b)
     y = np.empty_like(x)
     _launch(_depthwise_forward_kernel, x.size * w.shape[0] ** 2, x, w, b, y)
     return y
@@ -363,6 +589,14 @@ def depthwise_conv2d_backward(x, w, grad_out, need_bias=True):
     w = _contiguous(w, x.dtype)
     grad_out = _contiguous(grad_out, x.dtype)
     check_depthwise_shapes(x, w, None)
+    k = w.shape[0]
+    if _use_blocked(x, k):
+        # For odd k the padding is symmetric, so the input gradient is the forward
+        # conv of grad_out with the kernel turned by 180 degrees.
+        flipped = np.ascontiguousarray(w[::-1, ::-1])
+        grad_x = _depthwise_blocked(grad_out, flipped, np.zeros(x.shape[3], x.dtype))
+        partial_w, partial_b = _depthwise_grad_weight_blocked_sums(x, grad_out, k)
+        return grad_x, partial_w.sum(axis=0), partial_b.sum(axis=0) if need_bias else None
     grad_x = np.empty_like(x)
     work = x.size * w.shape[0] ** 2
     _launch(_depthwise_grad_input_kernel, work, grad_out, w, grad_x)
@@ -667,18 +901,12 @@ def _gelu_affine_kernel(y, scale, shift, out):
 @njit(parallel=True, cache=True)
 def _residual_depthwise_gelu_affine_kernel(x, w, b, scale, shift, out):
     """out[n,h,col] = x + GELU(depthwise + b) * scale + shift; prange over (n, h) rows."""
-    n_img, height, width, channels = x.shape
+    n_img, height = x.shape[0], x.shape[1]
     for row in prange(n_img * height):
         n = row // height
         h = row % height
         _depthwise_row(x, w, b, n, h, out)
-        # The tail runs as a second, simple loop over the row (still in cache): inside
-        # the pixel loop above, LLVM would not vectorise the erf.
-        for col in range(width):
-            for c in range(channels):
-                v = out[n, h, col, c]
-                cdf, _ = normal_cdf_and_gaussian(v)
-                out[n, h, col, c] = x[n, h, col, c] + v * cdf * scale[c] + shift[c]
+        _residual_gelu_affine_row(x[n, h], out[n, h], scale, shift)
 
 
 def gelu_affine(y, scale, shift):
@@ -697,9 +925,12 @@ def residual_depthwise_gelu_affine(x, w, b, scale, shift):
     w = _contiguous(w, x.dtype)
     b = _contiguous(b, x.dtype)
     check_depthwise_shapes(x, w, b)
+    scale, shift = _contiguous(scale, x.dtype), _contiguous(shift, x.dtype)
+    if _use_blocked(x, w.shape[0]):
+        return _depthwise_blocked(x, w, b, True, scale, shift)
     out = np.empty_like(x)
     _launch(_residual_depthwise_gelu_affine_kernel, x.size * w.shape[0] ** 2, x, w, b,
-            _contiguous(scale, x.dtype), _contiguous(shift, x.dtype), out)
+            scale, shift, out)
     return out
 
 

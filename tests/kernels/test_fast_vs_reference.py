@@ -251,3 +251,24 @@ def test_fast_adamw_refuses_state_of_another_dtype():
     param = np.zeros((3, 4), np.float32)
     with pytest.raises(ValueError, match="exp_avg must be a float32 array of shape"):
         fast.adamw_update(param, param, np.zeros((3, 4)), param.copy(), 1e-3, 0.9, 0.999, 1e-8, 0.0, 1)
+
+
+@pytest.mark.parametrize("shape, k", [((3, 14, 14, 20), 7), ((2, 5, 6, 17), 9), ((2, 16, 16, 32), 5),
+                                      ((1, 7, 4, 3), 5)])
+def test_blocked_depthwise_kernels_agree_with_the_reference(shape, k, launch_path):
+    """The register-blocked kernels (float32, odd k >= 5, width >= 4): widths that are
+    not a multiple of four, maps smaller than the kernel, channel counts that do not
+    fill a vector; forward, both gradients and the fused inference step."""
+    rng = np.random.default_rng(k)
+    c = shape[3]
+    x, w, b = random(rng, shape, np.float32), random(rng, (k, k, c), np.float32), random(rng, (c,), np.float32)
+    grad_out = random(rng, shape, np.float32)
+    scale, shift = random(rng, (c,), np.float32), random(rng, (c,), np.float32)
+    assert fast._use_blocked(x, k)
+    assert_close(fast.depthwise_conv2d_forward(x, w, b), reference.depthwise_conv2d_forward(x, w, b), np.float32)
+    assert_all_close(fast.depthwise_conv2d_backward(x, w, grad_out),
+                     reference.depthwise_conv2d_backward(x, w, grad_out), np.float32)
+    assert_close(fast.residual_depthwise_gelu_affine(x, w, b, scale, shift),
+                 reference.residual_depthwise_gelu_affine(x, w, b, scale, shift), np.float32)
+    grad_x, grad_w, grad_b = fast.depthwise_conv2d_backward(x, w, grad_out, need_bias=False)
+    assert grad_b is None
