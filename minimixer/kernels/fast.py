@@ -807,6 +807,107 @@ def batch_norm_backward(grad_out, x, gamma, mean, rstd):
 
 
 # --------------------------------------------------------------------------
+# GELU followed by training-mode batch norm (ConvMixer)
+# --------------------------------------------------------------------------
+# ConvMixer puts a BatchNorm after every GELU. As two ops, training keeps GELU's
+# output g alive until the backward pass. These kernels keep only x (GELU's
+# derivative needs it anyway) and evaluate the GELU once in each direction:
+# forward, one pass writes g into the output array while it sums g per channel,
+# a second pass sums (g - mean)^2 and a third normalises the array in place
+# (the GELU costs several memory passes, so it is not recomputed); backward, one pass
+# recomputes g and GELU'(x) into two scratch arrays while it sums dy and
+# dy * ghat, and a second pass combines them into grad_x. Compared with the two
+# ops: one stored feature map fewer per pair, and fewer passes over memory.
+
+
+@njit(parallel=True, cache=True)
+def _gelu_column_sums_kernel(x, g, partial):
+    """g = GELU(x) and partial[t] = sum of g over chunk t's rows. prange over chunks:
+    chunk t writes its own rows of g and its own partial sums."""
+    rows, channels = x.shape
+    n_chunks = partial.shape[0]
+    for t in prange(n_chunks):
+        acc = partial[t]
+        for r in range(t * rows // n_chunks, (t + 1) * rows // n_chunks):
+            for c in range(channels):
+                v = x[r, c]
+                cdf, _ = normal_cdf_and_gaussian(v)
+                g[r, c] = v * cdf
+                acc[c] += v * cdf
+
+
+@njit(parallel=True, cache=True)
+def _gelu_batch_norm_grad_sums_kernel(grad_out, x, mean, rstd, g, slope, partial_beta, partial_gamma):
+    """g = GELU(x), slope = GELU'(x); partial_beta[t] = sum dy and partial_gamma[t] =
+    sum dy * ghat over chunk t's rows, ghat = (g - mean) * rstd."""
+    rows, channels = x.shape
+    n_chunks = partial_beta.shape[0]
+    inv_sqrt_2pi = x.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
+    for t in prange(n_chunks):
+        acc_beta = partial_beta[t]
+        acc_gamma = partial_gamma[t]
+        for r in range(t * rows // n_chunks, (t + 1) * rows // n_chunks):
+            for c in range(channels):
+                v = x[r, c]
+                cdf, gaussian = normal_cdf_and_gaussian(v)
+                g[r, c] = v * cdf
+                slope[r, c] = cdf + v * inv_sqrt_2pi * gaussian
+                dy = grad_out[r, c]
+                acc_beta[c] += dy
+                acc_gamma[c] += dy * (v * cdf - mean[c]) * rstd[c]
+
+
+@njit(parallel=True, cache=True)
+def _gelu_batch_norm_grad_input_kernel(grad_out, g, slope, mean, scale, mean_dy, mean_dy_ghat, rstd):
+    """slope = GELU'(x) * scale * (dy - mean(dy) - ghat * mean(dy * ghat)), in place
+    in `slope`, which becomes grad_x. prange over rows."""
+    rows, channels = g.shape
+    for r in prange(rows):
+        for c in range(channels):
+            ghat = (g[r, c] - mean[c]) * rstd[c]
+            slope[r, c] *= scale[c] * (grad_out[r, c] - mean_dy[c] - ghat * mean_dy_ghat[c])
+
+
+def gelu_batch_norm_forward(x, gamma, beta, eps):
+    """-> (y, mean, rstd, biased_var) of training-mode batch norm of GELU(x); see reference.py."""
+    x = _contiguous(x)
+    channels = x.shape[-1]
+    rows = x.reshape(-1, channels)
+    partial = np.zeros((_num_chunks(rows.shape[0]), channels), x.dtype)
+    y = np.empty_like(rows)  # GELU(x) until the last pass normalises it in place
+    _launch(_gelu_column_sums_kernel, rows.size, rows, y, partial)
+    mean = partial.sum(axis=0) / x.dtype.type(rows.shape[0])
+    var = _column_mean(y, mean, True)
+    rstd = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
+    scale = rstd * _contiguous(gamma, x.dtype)
+    _launch(_scale_shift_kernel, rows.size, y, mean, scale, _contiguous(beta, x.dtype), y)
+    return y.reshape(x.shape), mean, rstd, var
+
+
+def gelu_batch_norm_backward(grad_out, x, gamma, mean, rstd):
+    """-> (grad_x, grad_gamma, grad_beta) of gelu_batch_norm_forward, from x alone."""
+    x = _contiguous(x)
+    channels = x.shape[-1]
+    rows = x.reshape(-1, channels)
+    dy = _contiguous(grad_out, x.dtype).reshape(-1, channels)
+    mean = _contiguous(mean, x.dtype)
+    rstd = _contiguous(rstd, x.dtype)
+    chunks = _num_chunks(rows.shape[0])
+    partial_beta = np.zeros((chunks, channels), x.dtype)
+    partial_gamma = np.zeros((chunks, channels), x.dtype)
+    g = np.empty_like(rows)
+    grad_x = np.empty_like(rows)  # holds GELU'(x) until the second pass
+    _launch(_gelu_batch_norm_grad_sums_kernel, rows.size, dy, rows, mean, rstd, g, grad_x,
+            partial_beta, partial_gamma)
+    grad_beta = partial_beta.sum(axis=0)
+    grad_gamma = partial_gamma.sum(axis=0)
+    count = x.dtype.type(rows.shape[0])
+    _launch(_gelu_batch_norm_grad_input_kernel, rows.size, dy, g, grad_x, mean,
+            _contiguous(gamma, x.dtype) * rstd, grad_beta / count, grad_gamma / count, rstd)
+    return grad_x.reshape(x.shape), grad_gamma, grad_beta
+
+
+# --------------------------------------------------------------------------
 # GELU
 # --------------------------------------------------------------------------
 

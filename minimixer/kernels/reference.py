@@ -18,6 +18,8 @@ Kernel set:
 * ``layer_norm_forward/backward``          -- normalise each row over the last axis
 * ``batch_norm_forward/backward``          -- normalise each channel over all other axes
 * ``gelu_forward/backward``                -- exact (erf) or tanh-approximated GELU
+* ``gelu_batch_norm_forward/backward``     -- training-mode batch norm of GELU(x), for
+                                             ConvMixer (GELU's output is not stored)
 * ``softmax_cross_entropy_forward/backward`` -- fused softmax + CE with label smoothing
 * ``adamw_update``                         -- one in-place AdamW step
 * ``im2col`` / ``col2im``                  -- windows of a general conv2d, and their adjoint
@@ -284,6 +286,23 @@ def gelu_backward(x, grad_out, approximate="none"):
         pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
         slope = cdf + x * pdf
     return grad_out * slope
+
+
+def gelu_batch_norm_forward(x, gamma, beta, eps):
+    """Training-mode batch norm of GELU(x) (exact GELU) -> (y, mean, rstd, biased_var).
+
+    ConvMixer applies BatchNorm right after every GELU. Taken as one function, the
+    GELU output need not be stored for the backward pass: it can be recomputed from
+    x, which the GELU derivative needs anyway. The statistics are those of GELU(x).
+    """
+    return batch_norm_forward(gelu_forward(x), gamma, beta, eps)
+
+
+def gelu_batch_norm_backward(grad_out, x, gamma, mean, rstd):
+    """Gradients of ``gelu_batch_norm_forward`` -> (grad_x, grad_gamma, grad_beta):
+    the batch-norm gradients at GELU(x), then the chain rule through the GELU."""
+    grad_gelu, grad_gamma, grad_beta = batch_norm_backward(grad_out, gelu_forward(x), gamma, mean, rstd)
+    return gelu_backward(x, grad_gelu), grad_gamma, grad_beta
 
 
 # --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ Families:
                  patch_embed pointwise_conv2d          (linalg.linear)
                  convmixer_block_inference             (kernels; evaluation only, no graph)
     conv2d       conv2d: stride, padding, groups       (kernels: im2col / col2im)
-    norm         layer_norm batch_norm                 (kernels)
+    norm         layer_norm batch_norm gelu_batch_norm (kernels)
     pool         global_avg_pool max_pool2d avg_pool2d (kernels: the 2d pools)
 
 In every file each `Function` class comes first and the function that calls it
@@ -43,7 +43,7 @@ from .compare import eq, ne, lt, le, gt, ge, argmax
 from .compare import operator as _operator
 from .conv import (patchify, unpatchify, patch_embed, depthwise_conv2d, pointwise_conv2d,
                    convmixer_block_inference)
-from .norm import layer_norm, batch_norm
+from .norm import layer_norm, batch_norm, gelu_batch_norm
 from .pool import global_avg_pool, max_pool2d, avg_pool2d
 from .conv2d import conv2d
 

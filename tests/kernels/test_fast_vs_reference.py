@@ -157,6 +157,22 @@ def test_batch_norm(dtype, shape, launch_path):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 1), (2, 3, 3, 1), (3, 7, 6, 4), (50, 3)])
+def test_gelu_batch_norm(dtype, shape, launch_path):
+    rng = np.random.default_rng(7)
+    x = random(rng, shape, dtype, scale=4.0) - 1.5
+    gamma, beta = random(rng, shape[-1:], dtype), random(rng, shape[-1:], dtype)
+    outputs = fast.gelu_batch_norm_forward(x, gamma, beta, 1e-5)
+    expected = reference.gelu_batch_norm_forward(x, gamma, beta, 1e-5)
+    assert_all_close(outputs, expected, dtype)
+    _, mean, rstd, _ = expected
+    grad_out = random(rng, shape, dtype)
+    grads = fast.gelu_batch_norm_backward(grad_out, x, gamma, mean, rstd)
+    assert_all_close(grads, reference.gelu_batch_norm_backward(grad_out, x, gamma, mean, rstd), dtype)
+    _check_dtypes(outputs + grads, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_batch_norm_apply(dtype, launch_path):
     rng = np.random.default_rng(6)
     mean, scale, shift = (random(rng, (7,), dtype) for _ in range(3))

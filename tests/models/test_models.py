@@ -107,6 +107,33 @@ def test_convmixer_fused_inference_equals_the_layer_by_layer_forward(backend, dt
     np.testing.assert_allclose(fused, layer_by_layer, rtol=tolerance, atol=tolerance)
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_convmixer_training_with_fused_gelu_batch_norm_equals_layer_by_layer(backend, monkeypatch):
+    """In training each GELU -> BatchNorm pair runs as one op (ops.gelu_batch_norm); while
+    a forward observer watches every layer the block calls them one by one. Outputs,
+    gradients and running statistics must agree."""
+    from minimixer.nn import module as module_lib
+    images = np.random.default_rng(4).standard_normal((6, 8, 8, 1)).astype(np.float32)
+    labels = np.array([0, 1, 2, 3, 4, 5])
+    runs = []
+    mm.set_backend(backend)
+    try:
+        for observed in (False, True):
+            if observed:
+                monkeypatch.setattr(module_lib, "forward_observers", [lambda layer, out: None])
+                monkeypatch.setattr(mm.nn.mixer_layers, "forward_observers", module_lib.forward_observers)
+            mm.manual_seed(4)
+            model = models.ConvMixer(dim=8, depth=2, kernel_size=5, patch_size=1, in_channels=1)
+            loss = nn.functional.cross_entropy(model(images), labels)
+            loss.backward()
+            runs.append([loss.data] + [p.grad for p in model.parameters()]
+                        + [np.array(b) for _, b in model.named_buffers()])
+    finally:
+        mm.set_backend("numba")
+    for fused, layer_by_layer in zip(*runs):
+        np.testing.assert_allclose(fused, layer_by_layer, rtol=1e-4, atol=1e-5)
+
+
 def test_mlp_mixer_head_starts_at_zero_so_all_classes_equally_likely():
     logits = tiny_mlp()(np.random.rand(3, 8, 8, 1).astype(np.float32))
     np.testing.assert_array_equal(logits.data, np.zeros((3, 5)))

@@ -83,6 +83,34 @@ def test_gradcheck_batch_norm_training(backend):
     assert mm.gradcheck(lambda x: ops.batch_norm(x, None, None, None, None, training=True), x)
 
 
+def test_gradcheck_gelu_batch_norm(backend):
+    rng = np.random.default_rng(19)
+    x, w, b = leaf(rng, 3, 2, 2, 4, scale=2.0), leaf(rng, 4), leaf(rng, 4)
+    running_mean, running_var = np.zeros(4), np.ones(4)
+    assert mm.gradcheck(lambda x, w, b: ops.gelu_batch_norm(x, w, b, running_mean, running_var), x, w, b)
+    assert mm.gradcheck(lambda x: ops.gelu_batch_norm(x, None, None, None, None), x)
+
+
+def test_gelu_batch_norm_is_batch_norm_of_gelu(backend):
+    """Same output, gradients and running statistics as the two ops it replaces."""
+    rng = np.random.default_rng(20)
+    x_data = (2 * rng.standard_normal((4, 3, 5, 6))).astype(np.float32)
+    grad_out = rng.standard_normal(x_data.shape).astype(np.float32)
+    w_data, b_data = rng.standard_normal(6).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+    results = []
+    for fused in (False, True):
+        x, w, b = (mm.Tensor(a.copy(), requires_grad=True) for a in (x_data, w_data, b_data))
+        stats = [np.zeros(6, np.float32), np.ones(6, np.float32)]
+        if fused:
+            y = ops.gelu_batch_norm(x, w, b, *stats, momentum=0.3)
+        else:
+            y = ops.batch_norm(ops.gelu(x), w, b, *stats, training=True, momentum=0.3)
+        y.backward(grad_out)
+        results.append([y.data, x.grad, w.grad, b.grad, *stats])
+    for two_ops, one_op in zip(*results):
+        np.testing.assert_allclose(one_op, two_ops, rtol=1e-5, atol=1e-6)
+
+
 def test_gradcheck_batch_norm_evaluation(backend):
     rng = np.random.default_rng(10)
     x, w, b = leaf(rng, 3, 2, 2, 4), leaf(rng, 4), leaf(rng, 4)

@@ -307,6 +307,17 @@ def theirs_batch_norm(training):
     return run
 
 
+def mine_gelu_batch_norm(x, weight, bias, running):
+    mean, var = (r.copy() for r in running)
+    return ops.gelu_batch_norm(x, weight, bias, mean, var)
+
+
+def theirs_gelu_batch_norm(x, weight, bias, running):
+    mean, var = (torch.tensor(r.copy()) for r in running)
+    y = TF.batch_norm(TF.gelu(x.permute(0, 3, 1, 2)), mean, var, weight, bias, training=True)
+    return y.permute(0, 2, 3, 1)
+
+
 def draw_depthwise(data, dtype):
     (x,), _ = draw_channels_last()(data, dtype)
     k = data.draw(st.integers(1, 5), label="k")
@@ -543,6 +554,8 @@ CASES = {
     "batch_norm_train": Case(draw_norm("batch"), mine_batch_norm(True), theirs_batch_norm(True),
                              uses_kernels=True),
     "batch_norm_eval": Case(draw_norm("batch"), mine_batch_norm(False), theirs_batch_norm(False),
+                            uses_kernels=True),
+    "gelu_batch_norm": Case(draw_norm("batch"), mine_gelu_batch_norm, theirs_gelu_batch_norm,
                             uses_kernels=True),
     "depthwise_conv2d": Case(draw_depthwise, ops.depthwise_conv2d, theirs_depthwise,
                              uses_kernels=True),
