@@ -68,7 +68,7 @@ PRESETS = _table(
     Preset("convmixer-mnist", ConvMixer,  # 142,730
            dict(dim=128, depth=6, kernel_size=7, patch_size=2, in_channels=1), "mnist",
            Recipe(epochs=2, batch_size=128, lr=5e-3, weight_decay=0.01),
-           {"fashion-mnist": Recipe(epochs=7, batch_size=128, lr=5e-3, weight_decay=0.05)}),
+           {"fashion-mnist": Recipe(epochs=9, batch_size=128, lr=5e-3, weight_decay=0.05)}),
     Preset("mlpmixer-mnist", MLPMixer,  # 835,376
            dict(image_size=28, patch_size=4, in_channels=1, dim=128, depth=6, token_dim=64,
                 channel_dim=512), "mnist",
