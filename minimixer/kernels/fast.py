@@ -404,8 +404,8 @@ def _residual_gelu_affine_row(x_row, out_row, scale, shift):
 def _depthwise_images_blocked(x, w, b, chunks, y, k, fused, scale, shift):
     """y = depthwise(x, w) + b, or with fused=True x + GELU(that) * scale + shift.
 
-    prange over chunks of images; chunk t works in its own scratch image
-    padded[t] (its border columns are zero). Each output row is covered by blocks
+    prange over chunks of images; each chunk copies its images one at a time into
+    its own scratch image, whose border columns stay zero. Each output row is covered by blocks
     of four pixels; when the width is not a multiple of four the last block
     overlaps the one before it and writes a few pixels twice, with the same values.
     """
@@ -455,8 +455,8 @@ def _depthwise_grad_weight_blocked(x, grad_out, partial_w, partial_b, k):
     """Per-chunk partial sums of the weight and bias gradients (chunks of images).
 
     prange over chunks t: chunk t adds only into partial_w[t] and partial_b[t] and
-    works in its own scratch images padded[t] (x, zero columns on both sides) and
-    grad_padded[t] (grad_out, zero columns on the right up to a multiple of four).
+    works in its own scratch images: `image` (x, zero columns on both sides) and
+    `grad_image` (grad_out, zero columns on the right up to a multiple of four).
     """
     n_img, height, width = x.shape[0], x.shape[1], x.shape[2]
     top = (k - 1) // 2
@@ -527,7 +527,6 @@ def _image_chunks(x):
 def _depthwise_blocked(x, w, b, fused=False, scale=None, shift=None):
     """Run the blocked forward (or fused inference) kernel for kernel size w.shape[0]."""
     k = w.shape[0]
-    n_img, height, width, channels = x.shape
     out = np.empty_like(x)
     scale = b if scale is None else scale
     shift = b if shift is None else shift
@@ -537,7 +536,7 @@ def _depthwise_blocked(x, w, b, fused=False, scale=None, shift=None):
 
 def _depthwise_grad_weight_blocked_sums(x, grad_out, k):
     """(partial_w, partial_b) from the blocked weight-gradient kernel."""
-    n_img, height, width, channels = x.shape
+    channels = x.shape[3]
     chunks = _image_chunks(x)
     partial_w = np.zeros((chunks, k, k, channels), x.dtype)
     partial_b = np.zeros((chunks, channels), x.dtype)
