@@ -69,8 +69,8 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
 class BatchNormTraining(KernelFunction):
     """Batch statistics; updates the running statistics (in place) during forward.
 
-    gelu_first=True normalises GELU(x) instead of x, with kernels that recompute
-    GELU(x) where they need it instead of keeping it (see `gelu_batch_norm`).
+    gelu_first=True normalises GELU(x) instead of x, with kernels that keep x and
+    not GELU(x) for the backward pass (see `gelu_batch_norm`).
     """
 
     @staticmethod
@@ -155,8 +155,9 @@ def gelu_batch_norm(x, weight, bias, running_mean, running_var, momentum=0.1, ep
 
     ConvMixer puts a BatchNorm after every GELU. Done as two ops, training keeps
     GELU's output alive until the backward pass; as one op it keeps only x (which
-    GELU's derivative needs anyway) and recomputes GELU(x) in each kernel pass:
-    one feature map less per pair, and fewer passes over memory. Same numbers as
+    GELU's derivative needs anyway) and evaluates the GELU once in the forward and
+    once in the backward pass: one feature map less per pair, and fewer passes over
+    memory. Same numbers as
     the two ops, up to float rounding; the running statistics are updated the same way.
     """
     x, weight, bias = as_tensor(x), as_tensor_or_none(weight), as_tensor_or_none(bias)
