@@ -43,6 +43,18 @@ def check_approximate(approximate):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
+def check_bias_gelu(shape, axis, approximate, bias_shape=None):
+    """Raise ValueError unless `axis` is -1 or -2 of an array of `shape`, `approximate`
+    a GELU formula and (when given) `bias_shape` (M,) the size of that axis."""
+    check_approximate(approximate)
+    if axis not in (-1, -2) or len(shape) < -axis:
+        raise ValueError(f"bias_gelu: axis must be -1 or -2 of the input, got {axis!r} "
+                         f"for shape {shape}")
+    if bias_shape is not None and tuple(bias_shape) != (shape[axis],):
+        raise ValueError(f"bias_gelu: bias of shape {tuple(bias_shape)} does not fit axis "
+                         f"{axis} of shape {shape}")
+
+
 def check_labels(labels, num_rows, num_classes):
     """Raise ValueError unless labels is an int vector of length num_rows in [0, K).
 

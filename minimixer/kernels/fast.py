@@ -35,6 +35,7 @@ from numba import get_num_threads, njit, prange, set_num_threads
 
 from ._checks import (
     check_approximate,
+    check_bias_gelu,
     check_cols_shape,
     check_depthwise_shapes,
     check_labels,
@@ -922,40 +923,44 @@ def _tanh_gate(v, one, two_k, cubic):
     return one / (one + exp_in_dtype(-two_k * (v + cubic * v * v * v)))
 
 
+@njit(inline="always")
+def _gelu_value(v, use_tanh, like):
+    """GELU(v), exact or tanh-approximated, with constants in the dtype of array `like`
+    (inlined, so LLVM hoists them out of the caller's loop)."""
+    if use_tanh:
+        one = like.dtype.type(1)
+        two_k = like.dtype.type(2.0 * math.sqrt(2.0 / math.pi))
+        return v * _tanh_gate(v, one, two_k, like.dtype.type(0.044715))
+    cdf, _ = normal_cdf_and_gaussian(v)
+    return v * cdf
+
+
+@njit(inline="always")
+def _gelu_slope(v, use_tanh, like):
+    """GELU'(v), exact or tanh-approximated, constants in the dtype of array `like`."""
+    one = like.dtype.type(1)
+    if use_tanh:
+        # with s = sigmoid(2u): d/dv [v s] = s + 2 v s (1 - s) du/dv
+        two_k = like.dtype.type(2.0 * math.sqrt(2.0 / math.pi))
+        s = _tanh_gate(v, one, two_k, like.dtype.type(0.044715))
+        return s + v * s * (one - s) * two_k * (one + like.dtype.type(3 * 0.044715) * v * v)
+    # d/dv [v Phi(v)] = Phi(v) + v phi(v), phi(v) = exp(-v^2/2) / sqrt(2 pi)
+    cdf, gaussian = normal_cdf_and_gaussian(v)
+    return cdf + v * like.dtype.type(1.0 / math.sqrt(2.0 * math.pi)) * gaussian
+
+
 @njit(parallel=True, cache=True)
 def _gelu_forward_kernel(x, use_tanh, y):
     """Elementwise GELU; prange over elements (each writes only y[i])."""
-    one = x.dtype.type(1)
-    two_k = x.dtype.type(2.0 * math.sqrt(2.0 / math.pi))
-    cubic = x.dtype.type(0.044715)
     for i in prange(x.shape[0]):
-        v = x[i]
-        if use_tanh:
-            y[i] = v * _tanh_gate(v, one, two_k, cubic)
-        else:
-            cdf, _ = normal_cdf_and_gaussian(v)
-            y[i] = v * cdf
+        y[i] = _gelu_value(x[i], use_tanh, x)
 
 
 @njit(parallel=True, cache=True)
 def _gelu_backward_kernel(x, grad_out, use_tanh, grad_x):
     """Elementwise GELU derivative times grad_out; prange over elements."""
-    one = x.dtype.type(1)
-    two_k = x.dtype.type(2.0 * math.sqrt(2.0 / math.pi))
-    cubic = x.dtype.type(0.044715)
-    three_cubic = x.dtype.type(3 * 0.044715)
-    inv_sqrt_2pi = x.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
     for i in prange(x.shape[0]):
-        v = x[i]
-        if use_tanh:
-            # with s = sigmoid(2u): d/dv [v s] = s + 2 v s (1 - s) du/dv
-            s = _tanh_gate(v, one, two_k, cubic)
-            slope = s + v * s * (one - s) * two_k * (one + three_cubic * v * v)
-        else:
-            # d/dv [v Phi(v)] = Phi(v) + v phi(v), phi(v) = exp(-v^2/2) / sqrt(2 pi)
-            cdf, gaussian = normal_cdf_and_gaussian(v)
-            slope = cdf + v * inv_sqrt_2pi * gaussian
-        grad_x[i] = grad_out[i] * slope
+        grad_x[i] = grad_out[i] * _gelu_slope(x[i], use_tanh, x)
 
 
 def gelu_forward(x, approximate="none"):
@@ -976,6 +981,78 @@ def gelu_backward(x, grad_out, approximate="none"):
     _launch(_gelu_backward_kernel, x.size, x.reshape(-1), grad_out.reshape(-1), approximate == "tanh",
             grad_x.reshape(-1))
     return grad_x
+
+
+# --------------------------------------------------------------------------
+# Bias then GELU after a matmul (the first Linear of each MLP-Mixer MLP)
+# --------------------------------------------------------------------------
+# As two steps, adding the bias is a pass over the Linear's output and the GELU
+# another; backward, the bias gradient is a pass over GELU's input gradient. Here
+# each direction is one pass. The array is viewed as (rows, P) with the bias laid out
+# along one row (`_bias_row`), so one kernel serves both axes.
+
+
+@njit(parallel=True, cache=True)
+def _bias_gelu_forward_kernel(y, bias_row, use_tanh, out):
+    """y += bias_row in every row (in place: y becomes GELU's input) and
+    out = GELU(y). prange over rows."""
+    for r in prange(y.shape[0]):
+        for p in range(y.shape[1]):
+            v = y[r, p] + bias_row[p]
+            y[r, p] = v
+            out[r, p] = _gelu_value(v, use_tanh, y)
+
+
+@njit(parallel=True, cache=True)
+def _bias_gelu_backward_kernel(pre, grad_out, use_tanh, grad_pre, partial):
+    """grad_pre = grad_out * GELU'(pre) and partial[t] = its sum over chunk t's rows.
+    prange over chunks: chunk t writes its own rows and its own partial sums."""
+    rows, width = pre.shape
+    n_chunks = partial.shape[0]
+    for t in prange(n_chunks):
+        acc = partial[t]
+        for r in range(t * rows // n_chunks, (t + 1) * rows // n_chunks):
+            for p in range(width):
+                g = grad_out[r, p] * _gelu_slope(pre[r, p], use_tanh, pre)
+                grad_pre[r, p] = g
+                acc[p] += g
+
+
+def _as_bias_rows(y, axis):
+    """(y viewed as 2-D rows, how often each bias value repeats along a row).
+
+    axis=-1: rows of length M, the bias once along each. axis=-2: y (..., M, C) as
+    rows of length M*C, each bias value repeated C times (bias[i] runs along row i
+    of every (M, C) slice).
+    """
+    width = y.shape[-1] * (1 if axis == -1 else y.shape[-2])
+    return y.reshape(y.size // width if width else 0, width), (1 if axis == -1 else y.shape[-1])
+
+
+def bias_gelu_forward(y, bias, axis=-1, approximate="none"):
+    """(pre, GELU(pre)), pre = y + bias along `axis`, written into y's memory when y
+    is already a contiguous float array; see reference.py."""
+    check_bias_gelu(y.shape, axis, approximate, np.shape(bias))
+    y = _contiguous(y)
+    rows, repeat = _as_bias_rows(y, axis)
+    bias_row = np.repeat(_contiguous(bias, y.dtype), repeat)
+    out = np.empty_like(rows)
+    _launch(_bias_gelu_forward_kernel, rows.size, rows, bias_row, approximate == "tanh", out)
+    return y, out.reshape(y.shape)
+
+
+def bias_gelu_backward(pre, grad_out, axis=-1, approximate="none"):
+    """(grad_pre, grad_bias) of bias_gelu_forward; see reference.py."""
+    check_bias_gelu(pre.shape, axis, approximate)
+    pre = _contiguous(pre)
+    rows, repeat = _as_bias_rows(pre, axis)
+    grad_rows = _contiguous(grad_out, pre.dtype).reshape(rows.shape)
+    partial = np.zeros((_num_chunks(rows.shape[0]), rows.shape[1]), pre.dtype)
+    grad_pre = np.empty_like(rows)
+    _launch(_bias_gelu_backward_kernel, rows.size, rows, grad_rows, approximate == "tanh",
+            grad_pre, partial)
+    grad_bias = partial.sum(axis=0).reshape(pre.shape[axis], repeat).sum(axis=1)
+    return grad_pre.reshape(pre.shape), grad_bias
 
 
 # --------------------------------------------------------------------------

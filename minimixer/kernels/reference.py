@@ -20,6 +20,8 @@ Kernel set:
 * ``gelu_forward/backward``                -- exact (erf) or tanh-approximated GELU
 * ``gelu_batch_norm_forward/backward``     -- training-mode batch norm of GELU(x), for
                                              ConvMixer (GELU's output is not stored)
+* ``bias_gelu_forward/backward``           -- GELU(y + bias) after a matmul, for the
+                                             MLP-Mixer's MLPs (bias along axis -1 or -2)
 * ``softmax_cross_entropy_forward/backward`` -- fused softmax + CE with label smoothing
 * ``adamw_update``                         -- one in-place AdamW step
 * ``im2col`` / ``col2im``                  -- windows of a general conv2d, and their adjoint
@@ -33,6 +35,7 @@ import numpy as np
 
 from ._checks import (
     check_approximate,
+    check_bias_gelu,
     check_cols_shape,
     check_depthwise_shapes,
     check_labels,
@@ -303,6 +306,32 @@ def gelu_batch_norm_backward(grad_out, x, gamma, mean, rstd):
     the batch-norm gradients at GELU(x), then the chain rule through the GELU."""
     grad_gelu, grad_gamma, grad_beta = batch_norm_backward(grad_out, gelu_forward(x), gamma, mean, rstd)
     return gelu_backward(x, grad_gelu), grad_gamma, grad_beta
+
+
+def bias_gelu_forward(y, bias, axis=-1, approximate="none"):
+    """(pre, GELU(pre)) with pre = y + bias, the bias running along `axis` of y.
+
+    The tail of a Linear layer followed by a GELU, the first half of every MLP-Mixer
+    MLP: y is the matmul's product; axis=-1 adds bias[j] to column j (channel
+    mixing), axis=-2 adds bias[i] to row i of each (M, C) slice (token mixing). `pre`
+    is what the GELU's backward pass needs.
+    """
+    check_bias_gelu(y.shape, axis, approximate, bias.shape)
+    pre = y + (bias if axis == -1 else bias[:, None])
+    return pre, gelu_forward(pre, approximate)
+
+
+def bias_gelu_backward(pre, grad_out, axis=-1, approximate="none"):
+    """Gradients of ``bias_gelu_forward`` -> (grad_pre, grad_bias).
+
+    grad_pre = grad_out * GELU'(pre) is also the gradient of y (adding a bias passes
+    gradients through); grad_bias sums grad_pre over every axis but `axis`.
+    """
+    check_bias_gelu(pre.shape, axis, approximate)
+    grad_pre = gelu_backward(pre, grad_out, approximate)
+    summed = tuple(a for a in range(pre.ndim) if a != pre.ndim + axis)
+    return grad_pre, grad_pre.sum(axis=summed)
+
 
 
 # --------------------------------------------------------------------------

@@ -180,7 +180,18 @@ class ChannelMixingMLP(Module):
         self.fc2 = Linear(hidden_dim, dim)
 
     def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
+        # self.fc2(self.act(self.fc1(x))), with fc1 and act run as one op
+        return self.fc2(_linear_then_gelu(self.fc1, self.act, x, axis=-1))
+
+
+def _linear_then_gelu(layer: Linear, act: GELU, x, axis: int):
+    """act(layer(x)) along `axis` of x: one op (`ops.linear_gelu`: the bias and the
+    GELU in one pass over the product) unless someone observes every layer's output,
+    in which case the two layers run one by one so that each is seen."""
+    if forward_observers:
+        hidden = layer(x) if axis == -1 else linear_over_tokens(x, layer)
+        return act(hidden)
+    return ops.linear_gelu(x, layer.weight, layer.bias, axis=axis, approximate=act.approximate)
 
 
 def linear_over_tokens(x, layer: Linear):
@@ -209,7 +220,8 @@ class TokenMixingMLP(Module):
         self.fc2 = Linear(hidden_dim, num_tokens)
 
     def forward(self, x):
-        return linear_over_tokens(self.act(linear_over_tokens(x, self.fc1)), self.fc2)
+        # fc2(act(fc1(x))) along the token axis, with fc1 and act run as one op
+        return linear_over_tokens(_linear_then_gelu(self.fc1, self.act, x, axis=-2), self.fc2)
 
 
 class MixerBlock(Module):

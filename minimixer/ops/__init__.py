@@ -11,7 +11,7 @@ Families:
                  concatenate stack
     linalg       matmul linear
     softmax      softmax log_softmax logsumexp
-    activation   gelu                                  (kernels: reference / fast)
+    activation   gelu linear_gelu                      (kernels: reference / fast)
     loss         cross_entropy (fused softmax + NLL)   (kernels)
                  mse_loss
     dropout      dropout                               (masks from minimixer.random)
@@ -36,7 +36,7 @@ from .shape import (reshape, flatten, squeeze, unsqueeze, permute, transpose, ge
                     concatenate, stack)
 from .linalg import matmul, linear
 from .softmax import softmax, log_softmax, logsumexp
-from .activation import gelu
+from .activation import gelu, linear_gelu
 from .loss import cross_entropy, mse_loss
 from .dropout import dropout
 from .compare import eq, ne, lt, le, gt, ge, argmax

@@ -91,12 +91,18 @@ class RowsTimesMatrix(Function):
     def backward(ctx, grad_out):
         x, w = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        grad_rows = as_rows(grad_out)
-        grad_x = (grad_rows @ w.T).reshape(x.shape) if needs[0] else None
-        grad_w = as_rows(x).T @ grad_rows if needs[1] else None
+        grad_x, grad_w = rows_times_matrix_grads(x, w, grad_out, needs[0], needs[1])
         if not ctx.has_bias:
             return grad_x, grad_w
-        return grad_x, grad_w, (grad_rows.sum(axis=0) if needs[2] else None)
+        return grad_x, grad_w, (as_rows(grad_out).sum(axis=0) if needs[2] else None)
+
+
+def rows_times_matrix_grads(x, w, grad_out, need_x: bool, need_w: bool) -> tuple:
+    """(grad_x, grad_w) of x (..., K) @ w (K, M), each one 2-D matmul (None if not needed)."""
+    grad_rows = as_rows(grad_out)
+    grad_x = (grad_rows @ w.T).reshape(x.shape) if need_x else None
+    grad_w = as_rows(x).T @ grad_rows if need_w else None
+    return grad_x, grad_w
 
 
 class MatrixTimesStack(Function):
@@ -116,12 +122,18 @@ class MatrixTimesStack(Function):
     def backward(ctx, grad_out):
         w, x = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        grad_w = _sum_of_products(grad_out, x) if needs[0] else None
-        grad_x = np.matmul(w.T, grad_out) if needs[1] else None
+        grad_w, grad_x = matrix_times_stack_grads(w, x, grad_out, needs[0], needs[1])
         if not ctx.has_bias:
             return grad_w, grad_x
         summed = tuple(range(x.ndim - 2)) + (x.ndim - 1,)  # batch axes and C
         return grad_w, grad_x, (grad_out.sum(axis=summed) if needs[2] else None)
+
+
+def matrix_times_stack_grads(w, x, grad_out, need_w: bool, need_x: bool) -> tuple:
+    """(grad_w, grad_x) of w (M, K) @ x (..., K, C) (None for a gradient not needed)."""
+    grad_w = _sum_of_products(grad_out, x) if need_w else None
+    grad_x = np.matmul(w.T, grad_out) if need_x else None
+    return grad_w, grad_x
 
 
 def _sum_of_products(g: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -155,15 +167,22 @@ def linear(x, weight, bias=None, axis=-1):
     axis=-2 (MLP-Mixer's tokens): weightᵀ @ each (K, C) slice + bias per row, which
     equals transposing, applying the layer and transposing back, without the copies.
     """
-    x, weight, bias = as_tensor(x), as_tensor(weight), as_tensor_or_none(bias)
-    if axis not in (-1, -2) or x.ndim < (-axis):
-        raise ValueError(f"linear: axis must be -1 or -2 of an input with enough axes, "
-                         f"got axis={axis} for shape {x.shape}")
-    if weight.ndim != 2 or x.shape[axis] != weight.shape[0]:
-        raise ValueError(f"linear: input axis {axis} has size {x.shape[axis]} but weight "
-                         f"{weight.shape} expects {weight.shape[0] if weight.ndim else '?'}")
-    if bias is not None and bias.shape != (weight.shape[1],):
-        raise ValueError(f"linear: bias shape {bias.shape} does not match weight {weight.shape}")
+    x, weight, bias = check_linear("linear", x, weight, bias, axis)
     if axis == -1:
         return RowsTimesMatrix.apply(x, weight, bias)
     return MatrixTimesStack.apply(weight.T, x, bias)
+
+
+def check_linear(who: str, x, weight, bias, axis) -> tuple:
+    """(x, weight, bias) as Tensors (bias may be None), after checking that they make
+    a Linear layer along `axis` (-1 or -2) of x; ValueError naming `who` if not."""
+    x, weight, bias = as_tensor(x), as_tensor(weight), as_tensor_or_none(bias)
+    if axis not in (-1, -2) or x.ndim < (-axis):
+        raise ValueError(f"{who}: axis must be -1 or -2 of an input with enough axes, "
+                         f"got axis={axis} for shape {x.shape}")
+    if weight.ndim != 2 or x.shape[axis] != weight.shape[0]:
+        raise ValueError(f"{who}: input axis {axis} has size {x.shape[axis]} but weight "
+                         f"{weight.shape} expects {weight.shape[0] if weight.ndim else '?'}")
+    if bias is not None and bias.shape != (weight.shape[1],):
+        raise ValueError(f"{who}: bias shape {bias.shape} does not match weight {weight.shape}")
+    return x, weight, bias

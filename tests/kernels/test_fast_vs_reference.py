@@ -173,6 +173,36 @@ def test_gelu_batch_norm(dtype, shape, launch_path):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("shape, axis", [((5, 3), -1), ((2, 7, 6), -1), ((50, 9), -1),
+                                         ((3, 4, 5), -2), ((17, 6, 2), -2), ((2, 3, 0), -2)])
+def test_bias_gelu(dtype, approximate, shape, axis, launch_path):
+    rng = np.random.default_rng(8)
+    y = random(rng, shape, dtype, scale=4.0) - 1.5
+    bias = random(rng, (shape[axis],), dtype)
+    pre, out = fast.bias_gelu_forward(y.copy(), bias, axis, approximate)
+    expected_pre, expected_out = reference.bias_gelu_forward(y.copy(), bias, axis, approximate)
+    tol = 1e-6 if dtype == np.float32 else None  # the float32 GELU is good to a few ulp
+    assert_close(pre, expected_pre, dtype)
+    assert_close(out, expected_out, dtype, tol)
+    grad_out = random(rng, shape, dtype)
+    grad_pre, grad_bias = fast.bias_gelu_backward(pre, grad_out, axis, approximate)
+    expected_grad_pre, expected_grad_bias = reference.bias_gelu_backward(pre, grad_out, axis, approximate)
+    assert_close(grad_pre, expected_grad_pre, dtype, tol)
+    assert_close(grad_bias, expected_grad_bias, dtype, tol)
+    assert grad_bias.shape == bias.shape
+    _check_dtypes((pre, out, grad_pre, grad_bias), dtype)
+
+
+@pytest.mark.parametrize("backend", [reference, fast])
+def test_bias_gelu_rejects_a_bias_that_does_not_fit(backend):
+    with pytest.raises(ValueError, match="bias of shape"):
+        backend.bias_gelu_forward(np.zeros((2, 3), np.float32), np.zeros(2, np.float32), -1)
+    with pytest.raises(ValueError, match="axis"):
+        backend.bias_gelu_backward(np.zeros((2, 3), np.float32), np.zeros((2, 3), np.float32), 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_batch_norm_apply(dtype, launch_path):
     rng = np.random.default_rng(6)
     mean, scale, shift = (random(rng, (7,), dtype) for _ in range(3))

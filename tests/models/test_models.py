@@ -107,11 +107,21 @@ def test_convmixer_fused_inference_equals_the_layer_by_layer_forward(backend, dt
     np.testing.assert_allclose(fused, layer_by_layer, rtol=tolerance, atol=tolerance)
 
 
+FUSED_TRAINING_MODELS = {
+    # each GELU -> BatchNorm pair is one op (ops.gelu_batch_norm)
+    "convmixer": lambda: models.ConvMixer(dim=8, depth=2, kernel_size=5, patch_size=1, in_channels=1),
+    # each Linear -> GELU pair of the MLPs is one op (ops.linear_gelu)
+    "mlpmixer": lambda: models.MLPMixer(image_size=8, patch_size=2, in_channels=1, dim=8, depth=2,
+                                        token_dim=6, channel_dim=12),
+}
+
+
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
-def test_convmixer_training_with_fused_gelu_batch_norm_equals_layer_by_layer(backend, monkeypatch):
-    """In training each GELU -> BatchNorm pair runs as one op (ops.gelu_batch_norm); while
-    a forward observer watches every layer the block calls them one by one. Outputs,
-    gradients and running statistics must agree."""
+@pytest.mark.parametrize("architecture", sorted(FUSED_TRAINING_MODELS))
+def test_training_with_fused_ops_equals_layer_by_layer(backend, architecture, monkeypatch):
+    """In training the Mixers run some pairs of layers as one op; while a forward
+    observer watches every layer they call them one by one. Outputs, gradients and
+    running statistics must agree."""
     from minimixer.nn import module as module_lib
     images = np.random.default_rng(4).standard_normal((6, 8, 8, 1)).astype(np.float32)
     labels = np.array([0, 1, 2, 3, 4, 5])
@@ -123,7 +133,7 @@ def test_convmixer_training_with_fused_gelu_batch_norm_equals_layer_by_layer(bac
                 monkeypatch.setattr(module_lib, "forward_observers", [lambda layer, out: None])
                 monkeypatch.setattr(mm.nn.mixer_layers, "forward_observers", module_lib.forward_observers)
             mm.manual_seed(4)
-            model = models.ConvMixer(dim=8, depth=2, kernel_size=5, patch_size=1, in_channels=1)
+            model = FUSED_TRAINING_MODELS[architecture]()
             loss = nn.functional.cross_entropy(model(images), labels)
             loss.backward()
             runs.append([loss.data] + [p.grad for p in model.parameters()]

@@ -111,6 +111,39 @@ def test_gelu_batch_norm_is_batch_norm_of_gelu(backend):
         np.testing.assert_allclose(one_op, two_ops, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("axis", [-1, -2])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gradcheck_linear_gelu(backend, axis, approximate):
+    rng = np.random.default_rng(21)
+    x, w, b = leaf(rng, 2, 3, 4, scale=2.0), leaf(rng, 4 if axis == -1 else 3, 5), leaf(rng, 5)
+    assert mm.gradcheck(lambda x, w, b: ops.linear_gelu(x, w, b, axis=axis, approximate=approximate),
+                        x, w, b)
+    assert mm.gradcheck(lambda x, w: ops.linear_gelu(x, w, None, axis=axis), x, w)
+
+
+@pytest.mark.parametrize("axis", [-1, -2])
+def test_linear_gelu_is_gelu_of_linear(backend, axis):
+    """Same output and gradients as the two ops it replaces, in float32."""
+    rng = np.random.default_rng(22)
+    x_data = rng.standard_normal((4, 6, 5)).astype(np.float32)
+    k = x_data.shape[axis]
+    w_data, b_data = rng.standard_normal((k, 7)).astype(np.float32), rng.standard_normal(7).astype(np.float32)
+    results = []
+    for fused in (False, True):
+        x, w, b = (mm.Tensor(a.copy(), requires_grad=True) for a in (x_data, w_data, b_data))
+        y = ops.linear_gelu(x, w, b, axis=axis) if fused else ops.gelu(ops.linear(x, w, b, axis=axis))
+        y.backward(np.cos(np.arange(y.size, dtype=np.float32)).reshape(y.shape))
+        results.append([y.data, x.grad, w.grad, b.grad])
+    for two_ops, one_op in zip(*results):
+        assert one_op.shape == two_ops.shape
+        np.testing.assert_allclose(one_op, two_ops, rtol=1e-5, atol=1e-5)
+
+
+def test_linear_gelu_names_itself_in_shape_errors():
+    with pytest.raises(ValueError, match="linear_gelu: input axis -1 has size 3"):
+        ops.linear_gelu(np.zeros((2, 3)), np.zeros((4, 5)), np.zeros(5))
+
+
 def test_gradcheck_batch_norm_evaluation(backend):
     rng = np.random.default_rng(10)
     x, w, b = leaf(rng, 3, 2, 2, 4), leaf(rng, 4), leaf(rng, 4)

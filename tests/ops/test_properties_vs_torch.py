@@ -249,6 +249,16 @@ def theirs_linear(x, w, b, axis):
     return (x.transpose(-1, -2) @ w + b).transpose(-1, -2)
 
 
+def draw_linear_gelu(data, dtype):
+    arrays, options = draw_linear(data, dtype)
+    return arrays, dict(options, approximate=data.draw(st.sampled_from(["none", "tanh"]),
+                                                       label="approximate"))
+
+
+def theirs_linear_gelu(x, w, b, axis, approximate):
+    return TF.gelu(theirs_linear(x, w, b, axis), approximate=approximate)
+
+
 def draw_cross_entropy(data, dtype):
     n, k = data.draw(st.integers(1, 5), label="n"), data.draw(st.integers(1, 5), label="k")
     labels = np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
@@ -540,6 +550,7 @@ CASES = {
                   lambda *xs, axis: torch.stack(xs, axis)),
     "matmul": Case(draw_matmul, ops.matmul, torch.matmul),
     "linear": Case(draw_linear, ops.linear, theirs_linear),
+    "linear_gelu": Case(draw_linear_gelu, ops.linear_gelu, theirs_linear_gelu, uses_kernels=True),
     "softmax": Case(along_one_axis(), ops.softmax, lambda x, axis: torch.softmax(x, axis)),
     "log_softmax": Case(along_one_axis(), ops.log_softmax,
                         lambda x, axis: torch.log_softmax(x, axis)),
