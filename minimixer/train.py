@@ -53,10 +53,10 @@ from . import random as mm_random
 from .autograd import no_grad
 from .data import DataLoader, default_transforms
 from .errors import (CheckpointError, CheckpointNotFoundError, InputError, InputTypeError,
-                     MinimixerError, OutputError)
+                     MinimixerError, OutputError, require_int)
 from .kernels import get_backend
 from .models._checks import model_from_config
-from .nn import StateDictError
+from .nn import BatchNorm2d, StateDictError
 from .nn import functional as F
 from .optim import (SGD, AdamW, Constant, OneCycleLinear, WarmupCosine, clip_grad_norm,
                     flatten_state_dict, param_groups_no_decay, unflatten_state_dict)
@@ -125,6 +125,51 @@ def evaluate(model, dataset, batch_size: int = 256, transform=None, label_smooth
     predictions = np.concatenate(predictions)
     accuracy = float(np.mean(predictions == np.asarray(dataset[1])))
     return total_loss / len(predictions), accuracy, predictions
+
+
+def recalibrate_batch_norm(model, dataset, batches: int = 40, batch_size: int = 128,
+                           transform=None, seed: int = 0) -> int:
+    """Recompute every BatchNorm2d's running statistics on `batches` batches of `dataset`.
+
+    Why: in training, a BatchNorm's running mean and variance are a moving average
+    (momentum 0.1) of the statistics of the last dozens of batches, each taken with
+    the weights of its own step. While a high learning rate still moves the weights,
+    the averages lag behind the current weights, and evaluation normalises with them.
+    Here the weights stay fixed: the batches run through the model in training mode
+    without a graph, and each running mean and variance becomes the plain average of
+    the batch statistics (what PyTorch's `momentum=None` does). Pass the training
+    transform: the later layers were trained on the statistics of augmented images.
+
+    Returns the number of batches used (0 if the model has no BatchNorm2d keeping
+    running statistics; then nothing runs). The model's mode and momenta are restored.
+    """
+    _require_model(model, "recalibrate_batch_norm")
+    batches = require_int("recalibrate_batch_norm", "batches", batches, minimum=1)
+    norms = [m for m in model.modules() if isinstance(m, BatchNorm2d) and m.track_running_stats]
+    if not norms:
+        return 0
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, seed=seed, drop_last=False,
+                        transform=transform)
+    momenta, was_training = [norm.momentum for norm in norms], model.training
+    for norm in norms:
+        norm.running_mean[...] = 0.0
+        norm.running_var[...] = 1.0
+    model.train()
+    used = 0
+    try:
+        with no_grad():
+            for images, _ in loader:
+                if used == batches:
+                    break
+                for norm in norms:
+                    norm.momentum = 1.0 / (used + 1)  # running average of all batches so far
+                model(images)
+                used += 1
+    finally:
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
+        model.train(was_training)
+    return used
 
 
 def _require_finite(who: str, what: str, array: np.ndarray, first_index: int, hint: str = "") -> None:

@@ -138,3 +138,54 @@ def test_progress_is_one_line_per_epoch_unless_a_terminal_watches(capsys, monkey
     epoch_lines = [line for line in captured.out.splitlines() if line.startswith("epoch ")]
     assert len(epoch_lines) == 2
     assert ("\r" in captured.err) == terminal
+
+
+# ---------------------------------------------------------------- BatchNorm recalibration
+
+
+def test_recalibrated_statistics_are_the_average_over_the_batches(digits):
+    """Three equal batches: each running mean becomes the mean of the three batch
+    means, each running variance the mean of the three unbiased batch variances."""
+    from minimixer.train import recalibrate_batch_norm
+    images = np.random.default_rng(0).integers(0, 256, (96, 4, 4, 3)).astype(np.uint8)
+    labels = np.zeros(96, dtype=np.int64)
+    norm = nn.BatchNorm2d(3)
+    model = nn.Sequential(norm)
+    model.eval()
+    used = recalibrate_batch_norm(model, (images, labels), batches=3, batch_size=32, seed=5)
+    assert used == 3 and not model.training and norm.momentum == 0.1
+    loader = data.DataLoader((images, labels), batch_size=32, shuffle=True, seed=5)
+    batches = [x.reshape(-1, 3).astype(np.float64) for x, _ in loader]
+    np.testing.assert_allclose(norm.running_mean, np.mean([b.mean(axis=0) for b in batches], axis=0),
+                               rtol=1e-5)
+    np.testing.assert_allclose(norm.running_var, np.mean([b.var(axis=0, ddof=1) for b in batches], axis=0),
+                               rtol=1e-5)
+
+
+def test_after_recalibrating_on_one_batch_evaluation_matches_training_mode(digits):
+    """A ConvMixer (its GELU -> BatchNorm pairs run as one op) recalibrated on a single
+    batch normalises that batch in evaluation mode as in training mode, up to the
+    unbiased variance's n / (n - 1)."""
+    from minimixer.train import recalibrate_batch_norm
+    images, labels = digits[0][0][:64], digits[0][1][:64]
+    mm.manual_seed(0)
+    model = models.create("convmixer-digits")
+    x = data.default_transforms("digits", train=False)(images)
+    with mm.no_grad():
+        training_logits = model(x).data
+    for _, buffer in model.named_buffers():
+        buffer[...] = 7.0  # nonsense statistics, to be replaced
+    assert recalibrate_batch_norm(model, (images, labels), batches=5, batch_size=64,
+                                  transform=data.default_transforms("digits", train=False)) == 1
+    model.eval()
+    with mm.no_grad():
+        evaluation_logits = model(x).data
+    np.testing.assert_allclose(evaluation_logits, training_logits, rtol=2e-3, atol=2e-3)
+
+
+def test_recalibrating_a_model_without_batch_norm_does_nothing(digits):
+    from minimixer.train import recalibrate_batch_norm
+    model = models.create("mlpmixer-digits")
+    assert recalibrate_batch_norm(model, digits[0], batches=2) == 0
+    with pytest.raises(mm.errors.InputError, match="batches"):
+        recalibrate_batch_norm(model, digits[0], batches=0)
