@@ -250,24 +250,28 @@ logits = model(images)
 graph_nodes, graph_edges = mm.graph(logits)
 operations = Counter(label for shape, label in graph_nodes.values() if shape == "ellipse")
 print("operations recorded in one forward pass:", dict(sorted(operations.items())))
-# The matrix products appear under three names: the general MatMul and its two
-# faster special cases, RowsTimesMatrix (a Linear over the channels of every row of
-# the table, and the patch embedding: Patchify, then a Linear on every patch) and
-# MatrixTimesStack (one token-mixing matrix times every channel column).
-matmuls = {"MatMul", "RowsTimesMatrix", "MatrixTimesStack"}
+# The matrix products appear under four names: the general MatMul and its faster
+# special cases, RowsTimesMatrix (a Linear over the channels of every row of the
+# table, and the patch embedding: Patchify, then a Linear on every patch),
+# MatrixTimesStack (one token-mixing matrix times every channel column) and
+# LinearGelu: the first Linear of each MLP and the GELU after it, recorded as one
+# operation because the bias and the GELU are computed in one pass over the product
+# (the same numbers as a Linear, then a Gelu, with one pass over memory fewer).
+matmuls = {"MatMul", "RowsTimesMatrix", "MatrixTimesStack", "LinearGelu"}
 allowed = matmuls | {"Patchify", "Add", "Permute", "Reshape", "LayerNorm", "Gelu", "GlobalAvgPool"}
 assert set(operations) <= allowed, set(operations) - allowed
 
 # And the Permutes? They are not transposes of the table: `linear_over_tokens` never
 # moves the activations (section 3). Each Permute transposes a token-mixing *weight*,
-# W -> Wᵀ, so that MatrixTimesStack can compute Wᵀ @ X: two per block (fc1's (S, D_S)
-# and fc2's (D_S, S) weights), a NumPy view of a small matrix, not a copy of the data.
+# W -> Wᵀ, so that MatrixTimesStack can compute Wᵀ @ X: one per block, for fc2's
+# (D_S, S) weight (LinearGelu takes fc1's weight as it is and transposes it inside),
+# a NumPy view of a small matrix, not a copy of the data.
 # We check it on the graph: every Permute's input is one of those weights.
 token_dim = model.config["token_dim"]
-token_weights = {(model.num_tokens, token_dim), (token_dim, model.num_tokens)}
+token_weights = {(token_dim, model.num_tokens)}  # fc2's weight
 permuted = [graph_nodes[source][1].split("\n")[-1] for source, target in graph_edges
             if graph_nodes[target][1] == "Permute"]
-assert len(permuted) == operations["Permute"] == 2 * model.config["depth"]
+assert len(permuted) == operations["Permute"] == model.config["depth"]
 assert all(tuple(int(n) for n in shape.strip("()").split(",") if n.strip()) in token_weights
            for shape in permuted), permuted
 print(f"the {len(permuted)} Permutes transpose the token-mixing weights, shapes {sorted(set(permuted))}; "
