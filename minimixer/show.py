@@ -69,7 +69,7 @@ def show_run(path, data_dir=None) -> list[str]:
         save(plot_confusion_matrix(test_set.labels, predictions, class_names), "confusion.png")
         chosen = pick_examples(test_set.labels, predictions, PREDICTIONS_SHOWN)
         wrong = int(np.sum(test_set.labels[chosen] != predictions[chosen]))
-        title = (f"{name} on the {dataset} test set (accuracy {accuracy:.1%}): "
+        title = (f"{name} on the {dataset} test set (accuracy {accuracy:.2%}): "
                  f"{len(chosen)} images, {wrong} of them mistakes (red)")
         save(plot_predictions(test_set.images[chosen], test_set.labels[chosen], predictions[chosen],
                               class_names, n=len(chosen), title=title), "predictions.png")
