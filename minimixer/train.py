@@ -7,6 +7,9 @@ appends to the history and writes, into `out_dir`:
     checkpoint.npz   model + optimizer + schedule + loader/RNG state + config (no pickle)
     history.json     one record per epoch (also history.csv)
 
+`recalibrate_batch_norm` recomputes a model's BatchNorm running statistics from
+training batches, for evaluating a model whose running averages lag its weights.
+
 It draws no figures: `viz.plot_history` turns the history into curves.png, as
 `python -m minimixer train` and `show` do. Imports run one way, data/nn/models ->
 train -> viz/show -> cli, so training needs no matplotlib.
