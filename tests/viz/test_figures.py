@@ -21,7 +21,7 @@ def test_confusion_matrix_counts_pairs(tmp_path, assert_png_not_blank):
                                     save=tmp_path / "confusion.png")
     counts = np.asarray(fig.axes[0].images[0].get_array())
     np.testing.assert_array_equal(counts, [[1, 1, 0], [0, 2, 0], [1, 0, 2]])
-    assert "71.4%" in fig.axes[0].get_title()
+    assert "71.43%" in fig.axes[0].get_title()
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "c"]
     assert_png_not_blank(tmp_path / "confusion.png")
 
